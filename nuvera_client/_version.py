@@ -1,0 +1,3 @@
+"""Owns the package version."""
+
+__version__ = "0.1.0"

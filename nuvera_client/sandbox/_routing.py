@@ -1,0 +1,105 @@
+"""Owns the contract between the sandbox's verifier/app and its REST route handlers.
+
+The app (``_app.py``) runs PROTOCOL §3 checks 1-18, matches the path against the
+endpoints listed here (404 / 405), checks the permission (19) and idempotency, then
+calls the handler inside one store transaction. Handlers never see secrets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSON = Any
+
+
+class ApiProblem(Exception):
+    """An error answer in the shape of PROTOCOL §6; raised by handlers."""
+
+    def __init__(
+        self,
+        status: int,
+        type: str,  # noqa: A002 - protocol field name
+        code: str,
+        message: str,
+        details: Mapping[str, JSON] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+def validation_failed(fields: Mapping[str, str]) -> ApiProblem:
+    """Return the 422 ``validation_failed`` problem for field -> message."""
+    return ApiProblem(
+        422,
+        "validation_error",
+        "validation_failed",
+        "Some fields are invalid: " + ", ".join(sorted(fields)),
+        {"fields": dict(fields)},
+    )
+
+
+def not_found(what: str, ident: str) -> ApiProblem:
+    """Return the 404 ``not_found`` problem for a missing object."""
+    return ApiProblem(404, "not_found_error", "not_found", f"No such {what}: {ident}")
+
+
+@dataclass
+class Reply:
+    """A handler's answer: JSON (``body``) or raw bytes streamed from ``stream``."""
+
+    status: int = 200
+    body: JSON = None
+    stream: Iterator[bytes] | AsyncIterator[bytes] | None = None
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RequestContext:
+    """What a handler may use. ``db`` is inside a transaction owned by the app."""
+
+    application_id: str
+    method: str
+    path: str
+    path_params: dict[str, str]
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes
+    content_type: str
+    db: sqlite3.Connection
+    now: datetime
+    max_body_bytes: int
+    new_id: Callable[[str], str]
+    form: Callable[[], Awaitable[Any]]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def query_value(self, name: str) -> str | None:
+        """Return the last value of query parameter ``name``, or None."""
+        value = None
+        for key, item in self.query:
+            if key == name:
+                value = item
+        return value
+
+
+Handler = Callable[[RequestContext], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of PROTOCOL §5.1: method, path template, permission, handler."""
+
+    method: str
+    path: str
+    permission: str
+    handler: Handler
