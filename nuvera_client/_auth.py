@@ -1,0 +1,188 @@
+"""Owns NuveraAuth: the glue from an ``httpx.Request`` to a signed request."""
+
+from __future__ import annotations
+
+import functools
+import platform
+from collections.abc import AsyncGenerator, Generator
+
+import anyio.to_thread
+import httpx
+
+from nuvera_client import keys
+from nuvera_client._api_key import ApiKey
+from nuvera_client._body import abody_hash, body_hash
+from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
+from nuvera_client._version import __version__
+from nuvera_client.errors import ConfigurationError, EnvironmentMismatchError
+
+USER_AGENT = (
+    f"nuvera-python/{__version__} python/{platform.python_version()} "
+    f"httpx/{httpx.__version__}"
+)
+
+
+class _Credentials:
+    """One immutable (API key, signer) pair; rotation swaps the whole object."""
+
+    __slots__ = ("api_key", "signer")
+
+    def __init__(self, api_key: ApiKey, signer: RequestSigner) -> None:
+        self.api_key = api_key
+        self.signer = signer
+
+
+def _drop_empty_query(request: httpx.Request) -> None:
+    # PROTOCOL §2.1: a bare trailing "?" is never sent (ASGI servers cannot see it).
+    if request.url.raw_path.endswith(b"?") and not request.url.query:
+        request.url = request.url.copy_with(query=None)
+
+
+class NuveraAuth(httpx.Auth):
+    """Sign every attempt of a Nuvera request, for ``httpx.Client`` and ``AsyncClient``.
+
+    Each attempt gets ``x-api-key``, ``Authorization: Bearer <RS256 JWT>`` with a
+    fresh ``jti``, the raw request target (``request.url.raw_path``) and the SHA-256
+    of the exact body bytes sent, including multipart and streamed bodies.
+
+    Args:
+        api_key: the application's API key (``nvk_live_…`` / ``nvk_test_…``).
+        private_key: the signing key in any form :class:`RequestSigner` accepts.
+        signer: a ready :class:`RequestSigner` instead of ``private_key``.
+        passphrase: for an encrypted ``private_key``.
+        ttl: token lifetime in seconds, 1..60.
+
+    Raises:
+        InvalidApiKeyError: the API key is malformed.
+        InvalidPrivateKeyError: the private key cannot sign RS256.
+    """
+
+    def __init__(
+        self,
+        api_key: str | ApiKey,
+        private_key: keys.PrivateKeySource | SigningKey | None = None,
+        *,
+        signer: RequestSigner | None = None,
+        passphrase: str | bytes | None = None,
+        ttl: int = DEFAULT_TTL,
+    ) -> None:
+        self._credentials = _Credentials(
+            ApiKey.parse(api_key), _make_signer(private_key, signer, passphrase, ttl)
+        )
+
+    @property
+    def api_key(self) -> ApiKey:
+        """The API key in use (redacted when printed)."""
+        return self._credentials.api_key
+
+    @property
+    def signer(self) -> RequestSigner:
+        """The :class:`RequestSigner` in use."""
+        return self._credentials.signer
+
+    @property
+    def kid(self) -> str:
+        """The key id of the signing key in use."""
+        return self._credentials.signer.kid
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds added to the local clock for ``iat`` (learned from the server)."""
+        return self._credentials.signer.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: float) -> None:
+        self._credentials.signer.clock_offset = float(value)
+
+    def rotate(
+        self,
+        *,
+        api_key: str | ApiKey | None = None,
+        private_key: keys.PrivateKeySource | SigningKey | None = None,
+        passphrase: str | bytes | None = None,
+        signer: RequestSigner | None = None,
+    ) -> None:
+        """Swap in a new API key and/or signing key, atomically for all threads.
+
+        The new key is parsed before the swap; requests already signing finish
+        with the old pair. The learned clock offset is kept.
+
+        Raises:
+            EnvironmentMismatchError: the new API key is of another environment.
+        """
+        current = self._credentials
+        new_key = current.api_key if api_key is None else ApiKey.parse(api_key)
+        if new_key.env != current.api_key.env:
+            raise EnvironmentMismatchError(
+                f"cannot rotate a {current.api_key.env} API key to a {new_key.env} "
+                "key: create a new client for the other environment"
+            )
+        if private_key is None and signer is None:
+            new_signer = current.signer
+        else:
+            new_signer = _make_signer(
+                private_key, signer, passphrase, current.signer.ttl
+            )
+            new_signer.clock_offset = current.signer.clock_offset
+        self._credentials = _Credentials(new_key, new_signer)
+
+    def _apply(
+        self, request: httpx.Request, credentials: _Credentials, token: str
+    ) -> None:
+        request.headers["x-api-key"] = credentials.api_key.reveal()
+        request.headers["authorization"] = f"Bearer {token}"
+        if request.headers.get("user-agent", "").startswith("python-httpx/"):
+            request.headers["user-agent"] = USER_AGENT
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Sign ``request`` (sync clients); hashing may spool a one-shot body."""
+        _drop_empty_query(request)
+        digest = body_hash(request)
+        credentials = self._credentials
+        token = credentials.signer.sign(
+            request.method, request.url.raw_path.decode("ascii"), body_hash=digest
+        )
+        self._apply(request, credentials, token)
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Sign ``request`` (async clients); RSA runs in a worker thread."""
+        _drop_empty_query(request)
+        digest = await abody_hash(request)
+        credentials = self._credentials
+        # cryptography releases the GIL while signing: off the loop, it runs in
+        # parallel with other requests (anyio's default pool is bounded, 40).
+        sign = functools.partial(
+            credentials.signer.sign,
+            request.method,
+            request.url.raw_path.decode("ascii"),
+            body_hash=digest,
+        )
+        token = await anyio.to_thread.run_sync(sign)
+        self._apply(request, credentials, token)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"NuveraAuth(api_key={self.api_key!r}, kid={self.kid!r})"
+
+
+def _make_signer(
+    private_key: keys.PrivateKeySource | SigningKey | None,
+    signer: RequestSigner | None,
+    passphrase: str | bytes | None,
+    ttl: int,
+) -> RequestSigner:
+    if signer is not None:
+        if private_key is not None:
+            raise ConfigurationError("pass either private_key= or signer=, not both")
+        return signer
+    if private_key is None:
+        raise ConfigurationError(
+            "a private key is needed to sign requests: pass private_key= "
+            "(PEM, DER, JWK, Path, RSAPrivateKey or SigningKey) or signer="
+        )
+    return RequestSigner(private_key, passphrase=passphrase, ttl=ttl)
