@@ -1,0 +1,278 @@
+"""Owns customers: create, list (filters), retrieve, update; KYC status storage."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from nuvera_client.sandbox._routes import screening
+from nuvera_client.sandbox._routes._common import (
+    MISSING,
+    Validator,
+    check_query,
+    dump_metadata,
+    filter_choice,
+    iso,
+    json_body,
+    json_reply,
+    list_page,
+    load_metadata,
+    now_ts,
+    one,
+    page_params,
+    require_id,
+    stored,
+)
+from nuvera_client.sandbox._routing import (
+    JSON,
+    Reply,
+    RequestContext,
+    not_found,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    application_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    email_key TEXT NOT NULL,
+    phone TEXT,
+    country TEXT,
+    external_id TEXT,
+    status TEXT NOT NULL,
+    kyc_status TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS customers_email
+    ON customers (application_id, email_key);
+CREATE UNIQUE INDEX IF NOT EXISTS customers_external_id
+    ON customers (application_id, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS customers_app ON customers (application_id, seq);
+"""
+
+TYPES = ("individual", "business")
+STATUSES = ("active", "suspended", "closed")
+KYC_STATUSES = ("not_started", "pending", "verified", "rejected")
+
+EMAIL_RE = re.compile(
+    r"[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+PHONE_RE = re.compile(r"\+[0-9]{7,15}")
+COUNTRY_RE = re.compile(r"[A-Z]{2}")
+
+_CREATE_FIELDS = (
+    "type",
+    "name",
+    "email",
+    "phone",
+    "country",
+    "external_id",
+    "metadata",
+)
+_UPDATE_FIELDS = (*_CREATE_FIELDS[1:], "status")
+_COLUMNS = (
+    "seq, id, type, name, email, phone, country, external_id, status, kyc_status,"
+    " metadata, created_at, updated_at"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM customers"  # noqa: S608
+
+
+def render(row: dict[str, Any]) -> JSON:
+    """Render a stored customer."""
+    return {
+        "id": row["id"],
+        "object": "customer",
+        "type": row["type"],
+        "name": row["name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "country": row["country"],
+        "external_id": row["external_id"],
+        "status": row["status"],
+        "kyc_status": row["kyc_status"],
+        "metadata": load_metadata(row["metadata"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def find(
+    db: sqlite3.Connection, application_id: str, customer_id: str
+) -> dict[str, Any] | None:
+    """Return the stored customer row of this application, or None."""
+    return one(
+        db,
+        _SELECT + " WHERE application_id = ? AND id = ?",
+        (application_id, customer_id),
+    )
+
+
+def _check_fields(v: Validator, *, creating: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if creating:
+        values["type"] = v.choice("type", TYPES, required=True)
+    values["name"] = v.string("name", required=creating, max_len=200)
+    values["email"] = v.string(
+        "email",
+        required=creating,
+        max_len=254,
+        pattern=EMAIL_RE,
+        pattern_message="must be an email address",
+    )
+    values["phone"] = v.string(
+        "phone",
+        nullable=True,
+        max_len=16,
+        pattern=PHONE_RE,
+        pattern_message="must be E.164: + and 7 to 15 digits",
+    )
+    values["country"] = v.string(
+        "country",
+        nullable=True,
+        max_len=2,
+        pattern=COUNTRY_RE,
+        pattern_message="must be an ISO 3166-1 alpha-2 code in uppercase",
+    )
+    values["external_id"] = v.string("external_id", nullable=True, max_len=100)
+    values["metadata"] = v.metadata()
+    if not creating:
+        values["status"] = v.choice("status", STATUSES)
+    return {name: value for name, value in values.items() if value is not MISSING}
+
+
+def _check_unique(
+    ctx: RequestContext, v: Validator, values: dict[str, Any], own_id: str | None
+) -> None:
+    email = values.get("email")
+    if email is not None and v.ok("email"):
+        clash = one(
+            ctx.db,
+            "SELECT id FROM customers WHERE application_id = ? AND email_key = ?",
+            (ctx.application_id, email.lower()),
+        )
+        if clash is not None and clash["id"] != own_id:
+            v.fail("email", "already exists")
+    external_id = values.get("external_id")
+    if external_id is not None and v.ok("external_id"):
+        clash = one(
+            ctx.db,
+            "SELECT id FROM customers WHERE application_id = ? AND external_id = ?",
+            (ctx.application_id, external_id),
+        )
+        if clash is not None and clash["id"] != own_id:
+            v.fail("external_id", "already exists")
+
+
+async def create_customer(ctx: RequestContext) -> Reply:
+    """POST /v1/customers: 201 with the new customer (and its screening result)."""
+    check_query(ctx)
+    body = json_body(ctx)
+    v = Validator(body, _CREATE_FIELDS)
+    values = _check_fields(v, creating=True)
+    _check_unique(ctx, v, values, None)
+    v.raise_if_errors()
+    now = now_ts(ctx)
+    customer_id = ctx.new_id("cus")
+    ctx.db.execute(
+        "INSERT INTO customers (id, application_id, type, name, email, email_key,"
+        " phone, country, external_id, status, kyc_status, metadata, created_at,"
+        " updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', 'not_started', ?, ?, ?)",
+        (
+            customer_id,
+            ctx.application_id,
+            values["type"],
+            values["name"],
+            values["email"],
+            values["email"].lower(),
+            values.get("phone"),
+            values.get("country"),
+            values.get("external_id"),
+            dump_metadata(values.get("metadata")),
+            now,
+            now,
+        ),
+    )
+    screening.screen(ctx, "customer", customer_id, values["name"])
+    return json_reply(
+        render(stored(find(ctx.db, ctx.application_id, customer_id))), 201
+    )
+
+
+async def list_customers(ctx: RequestContext) -> Reply:
+    """GET /v1/customers: newest first; filters email, external_id, status."""
+    limit, cursor = page_params(ctx, "cus", ["email", "external_id", "status"])
+    where: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]
+    email = ctx.query_value("email")
+    if email is not None:
+        # Emails are unique case-insensitively, so the filter matches the same way.
+        where.append(("email_key = ?", email.lower()))
+    external_id = ctx.query_value("external_id")
+    if external_id is not None:
+        where.append(("external_id = ?", external_id))
+    status = filter_choice(ctx, "status", STATUSES)
+    if status is not None:
+        where.append(("status = ?", status))
+    return list_page(
+        ctx.db,
+        kind="cus",
+        select=_SELECT,
+        where=where,
+        limit=limit,
+        cursor=cursor,
+        render=render,
+    )
+
+
+def _existing(ctx: RequestContext) -> dict[str, Any]:
+    customer_id = require_id("cus", "customer", ctx.path_params["id"])
+    row = find(ctx.db, ctx.application_id, customer_id)
+    if row is None:
+        raise not_found("customer", customer_id)
+    return row
+
+
+async def retrieve_customer(ctx: RequestContext) -> Reply:
+    """GET /v1/customers/{id}."""
+    check_query(ctx)
+    return json_reply(render(_existing(ctx)))
+
+
+async def update_customer(ctx: RequestContext) -> Reply:
+    """PATCH /v1/customers/{id}: set the given fields (at least one)."""
+    check_query(ctx)
+    row = _existing(ctx)
+    body = json_body(ctx)
+    v = Validator(body, _UPDATE_FIELDS)
+    if not body:
+        v.fail("body", "at least one field is required")
+    values = _check_fields(v, creating=False)
+    _check_unique(ctx, v, values, row["id"])
+    v.raise_if_errors()
+    if "email" in values:
+        values["email_key"] = values["email"].lower()
+    if "metadata" in values:
+        values["metadata"] = dump_metadata(values["metadata"])
+    values["updated_at"] = now_ts(ctx)
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    ctx.db.execute(
+        f"UPDATE customers SET {assignments} WHERE seq = ?",  # noqa: S608 - fixed names
+        (*values.values(), row["seq"]),
+    )
+    return json_reply(render(stored(find(ctx.db, ctx.application_id, row["id"]))))
+
+
+def set_kyc_status(ctx: RequestContext, customer_id: str, kyc_status: str) -> None:
+    """Store a new KYC status (the document upload emulation decides it)."""
+    ctx.db.execute(
+        "UPDATE customers SET kyc_status = ?, updated_at = ?"
+        " WHERE application_id = ? AND id = ?",
+        (kyc_status, now_ts(ctx), ctx.application_id, customer_id),
+    )
