@@ -42,9 +42,10 @@ EMPTY_BODY_HASH = hashlib.sha256(b"").hexdigest()
 _JTI_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _METHOD_RE = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
-# Characters that may stand in an origin-form request target as written on the
-# wire (RFC 9112 §3.2 / RFC 3986): unreserved, sub-delims, ":", "@", "/", "?", "%".
-_TARGET_RE = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+# An origin-form request target as it stands on the wire: visible ASCII, no "#".
+# Not only RFC 3986's set: httpx (and browsers) send "[", "]", "{", "}", "|", "^",
+# "`" and "\\" in queries unencoded, and the uri claim must match those bytes.
+_TARGET_RE = re.compile(r"/[!\"$-~]*")
 
 
 @runtime_checkable
@@ -89,9 +90,28 @@ def canonical_json(value: Mapping[str, object]) -> bytes:
     characters are escaped.
     """
     _check_jcs(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    try:
+        return json.dumps(
+            _jcs_ordered(value), separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("strings must not hold lone surrogates") from None
+
+
+def _utf16_units(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _jcs_ordered(value: object) -> object:
+    # RFC 8785 §3.2.3 sorts members by their UTF-16 code units, which differs from
+    # Python's code point order once keys mix astral characters with U+E000-U+FFFF.
+    if isinstance(value, Mapping):
+        return {
+            key: _jcs_ordered(value[key]) for key in sorted(value, key=_utf16_units)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_jcs_ordered(item) for item in value]
+    return value
 
 
 def _check_jcs(value: object) -> None:
@@ -105,7 +125,11 @@ def _check_jcs(value: object) -> None:
     elif isinstance(value, (list, tuple)):
         for item in value:
             _check_jcs(item)
-    elif not (value is None or isinstance(value, (str, int, bool))):
+    elif isinstance(value, int) and not isinstance(value, bool):
+        # JCS writes numbers as IEEE 754 doubles: beyond 2**53 digits would change.
+        if abs(value) > 2**53:
+            raise TypeError("canonical_json supports integers up to 2**53 only")
+    elif not (value is None or isinstance(value, (str, bool))):
         raise TypeError(f"cannot serialise {type(value).__name__} canonically")
 
 
