@@ -167,7 +167,7 @@ def load_public_key(source: str | bytes | Path | rsa.RSAPublicKey) -> rsa.RSAPub
         raise InvalidPrivateKeyError("not a valid RSA public key") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise InvalidPrivateKeyError(
-            f"RS256 needs an RSA key; this is a {_kind(key)} public key"
+            f"RS256 needs an RSA key; this public key is {_kind(key)}"
         )
     return key
 
@@ -225,6 +225,11 @@ def _load_bytes(data: bytes, passphrase: Passphrase) -> rsa.RSAPrivateKey:
             "drop passphrase="
         ) from None
     except ValueError:
+        if not is_pem and _is_der_public_key(data):
+            raise InvalidPrivateKeyError(
+                "this is a public key (DER); signing needs the private key "
+                "(the public key is what you upload to Nuvera)"
+            ) from None
         if encrypted or (secret is not None and not is_pem):
             raise PassphraseError(
                 "the passphrase does not decrypt the private key (wrong passphrase?)"
@@ -239,10 +244,18 @@ def _load_bytes(data: bytes, passphrase: Passphrase) -> rsa.RSAPrivateKey:
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise InvalidPrivateKeyError(
-            f"RS256 needs an RSA key; this is a {_kind(key)} key "
+            f"RS256 needs an RSA key; this key is {_kind(key)} "
             "(generate one with `nuvera keys generate`)"
         )
     return check_private_key(key)
+
+
+def _is_der_public_key(data: bytes) -> bool:
+    try:
+        serialization.load_der_public_key(data)
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def _from_jwk(jwk: Mapping[str, str]) -> rsa.RSAPrivateKey:
@@ -293,6 +306,8 @@ def _as_bytes(value: str | bytes) -> bytes:
 
 def _kind(key: object) -> str:
     name = type(key).__name__.lstrip("_")
+    if name.startswith("EC"):  # cryptography >= 42 names them ECPrivateKey
+        return "EC"
     for marker, label in (
         ("EllipticCurve", "EC"),
         ("Ed25519", "Ed25519"),
