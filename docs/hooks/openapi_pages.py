@@ -70,7 +70,10 @@ def _operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, A
         for method in METHODS:
             if method in item:
                 op = dict(item[method])
-                op["parameters"] = [*item.get("parameters", []), *op.get("parameters", [])]
+                op["parameters"] = [
+                    *item.get("parameters", []),
+                    *op.get("parameters", []),
+                ]
                 yield method.upper(), path, op
 
 
@@ -117,8 +120,10 @@ def type_of(spec: Mapping[str, Any], schema: Any) -> str:
         return "one of " + ", ".join(_code(_json(value)) for value in schema["enum"])
     if kind == "string" and "contentMediaType" in schema:
         return "file"
-    if kind == "object" and "additionalProperties" in schema and not schema.get(
-        "properties"
+    if (
+        kind == "object"
+        and "additionalProperties" in schema
+        and not schema.get("properties")
     ):
         inner = schema["additionalProperties"]
         if isinstance(inner, Mapping):
@@ -171,7 +176,9 @@ def _describe(spec: Mapping[str, Any], schema: Any) -> str:
     if _ref_name(schema) is not None and not rules:
         rules = constraints({k: v for k, v in target.items() if k != "pattern"})
         if target.get("type") != "object" and "pattern" in target:
-            rules = "; ".join(filter(None, [rules, f"pattern {_code(target['pattern'])}"]))
+            rules = "; ".join(
+                filter(None, [rules, f"pattern {_code(target['pattern'])}"])
+            )
     return " ".join(filter(None, [text, f"({rules})" if rules else ""]))
 
 
@@ -236,11 +243,15 @@ def render_schema(spec: Mapping[str, Any], name: str) -> list[str]:
         lines.append("One of: " + ", ".join(type_of(spec, v) for v in schema["oneOf"]))
     else:
         rules = constraints(schema)
-        lines.append(f"Type: {type_of(spec, {**schema})}" + (f" ({rules})." if rules else "."))
+        lines.append(
+            f"Type: {type_of(spec, {**schema})}" + (f" ({rules})." if rules else ".")
+        )
     return [*lines, ""]
 
 
-def _body_lines(spec: Mapping[str, Any], label: str, content: Mapping[str, Any]) -> list[str]:
+def _body_lines(
+    spec: Mapping[str, Any], label: str, content: Mapping[str, Any]
+) -> list[str]:
     lines: list[str] = []
     for media, media_object in content.items():
         schema = media_object.get("schema", {})
@@ -260,7 +271,9 @@ def _body_lines(spec: Mapping[str, Any], label: str, content: Mapping[str, Any])
     return lines
 
 
-def render_operation(spec: Mapping[str, Any], method: str, path: str, op: dict[str, Any]) -> list[str]:
+def render_operation(
+    spec: Mapping[str, Any], method: str, path: str, op: dict[str, Any]
+) -> list[str]:
     """Render one operation as a page section."""
     lines = [
         f"## {op['summary']} {{#{op['operationId']}}}",
@@ -296,7 +309,9 @@ def render_operation(spec: Mapping[str, Any], method: str, path: str, op: dict[s
                                     None,
                                     [
                                         param.get("description", "").split("\n\n")[0],
-                                        _paren(constraints(_deref(spec, param["schema"]))),
+                                        _paren(
+                                            constraints(_deref(spec, param["schema"]))
+                                        ),
                                     ],
                                 )
                             )
@@ -333,7 +348,11 @@ def _paren(text: str) -> str:
 
 def render_tag_page(spec: Mapping[str, Any], tag: Mapping[str, Any]) -> str:
     """Render the page of one tag (one permission area)."""
-    ops = [(m, p, op) for m, p, op in _operations(spec) if tag["name"] in op.get("tags", [])]
+    ops = [
+        (m, p, op)
+        for m, p, op in _operations(spec)
+        if tag["name"] in op.get("tags", [])
+    ]
     lines = [
         f"# {tag['name']}",
         "",
@@ -351,9 +370,9 @@ def render_tag_page(spec: Mapping[str, Any], tag: Mapping[str, Any]) -> str:
         )
     lines += [
         "",
-        "Every operation needs the `x-api-key` header and a signed `Authorization: Bearer` "
-        "token ([Sign requests](../../guides/signing.md)); errors use the shape in "
-        "[Errors](index.md#errors).",
+        "Every operation needs the `x-api-key` header and a signed "
+        "`Authorization: Bearer` token ([Sign requests](../../guides/signing.md)); "
+        "errors use the shape in [Errors](index.md#errors).",
         "",
     ]
     roots: list[Any] = []
@@ -367,7 +386,7 @@ def render_tag_page(spec: Mapping[str, Any], tag: Mapping[str, Any]) -> str:
 
 
 def render_index(spec: Mapping[str, Any]) -> str:
-    """Render the overview page: servers, authentication, conventions, all operations."""
+    """Render the overview: servers, authentication, conventions, operations."""
     info = spec["info"]
     lines = [
         "# Endpoint reference",
@@ -375,15 +394,18 @@ def render_index(spec: Mapping[str, Any]) -> str:
         "<!-- Generated from docs/openapi.yaml by docs/hooks/openapi_pages.py. -->",
         "",
         f"{info['title']} {info['version']}. These pages are generated from "
-        "[`openapi.yaml`](../../openapi.yaml) (OpenAPI 3.1), the one place where the request "
-        "and response schemas are decided; the sandbox and the SDK are tested against it.",
+        "[`openapi.yaml`](../../openapi.yaml) (OpenAPI 3.1), the one place where the "
+        "request and response schemas are decided; the sandbox and the SDK are tested "
+        "against it.",
         "",
         "## Servers",
         "",
         "| base URL | |",
         "|---|---|",
     ]
-    lines += [f"| `{s['url']}` | {_cell(s.get('description', ''))} |" for s in spec["servers"]]
+    lines += [
+        f"| `{s['url']}` | {_cell(s.get('description', ''))} |" for s in spec["servers"]
+    ]
     lines += ["", "## Conventions", "", info["description"].strip(), ""]
     lines += ["## Authentication", ""]
     for name, scheme in spec["components"]["securitySchemes"].items():
@@ -408,7 +430,8 @@ def render_index(spec: Mapping[str, Any]) -> str:
         "",
         "```json",
         '{"error": {"type": "permission_error", "code": "permission_denied",',
-        ' "message": "This application lacks PAYMENTS_WRITE.", "request_id": "req_8f2Qw1ZxYc0a",',
+        ' "message": "This application lacks PAYMENTS_WRITE.",',
+        ' "request_id": "req_8f2Qw1ZxYc0a",',
         ' "details": {"required_permission": "PAYMENTS_WRITE"}}}',
         "```",
         "",
