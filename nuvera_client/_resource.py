@@ -1,0 +1,190 @@
+"""Owns Call[T] (one logical API call, as data) and the resource base classes."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import mimetypes
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from nuvera_client._pagination import AsyncPage, Page, PageData
+from nuvera_client._permissions import Permission
+
+if TYPE_CHECKING:
+    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+
+__all__ = [
+    "AsyncResource",
+    "Call",
+    "FileInput",
+    "FilePart",
+    "SyncResource",
+    "TimeoutTypes",
+]
+
+T = TypeVar("T")
+
+FileInput: TypeAlias = (
+    str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+)
+"""A file to upload: a path, the bytes, or a binary file object (seekable or not)."""
+
+TimeoutTypes: TypeAlias = float | httpx.Timeout | None
+
+
+@functools.lru_cache(maxsize=64)
+def _permission(method: str, template: str) -> Permission:
+    return Permission.required_for(method, template)
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One file part of a multipart body: the field name and where the bytes are."""
+
+    name: str
+    source: FileInput
+    filename: str | None = None
+    content_type: str | None = None
+
+    def resolved_filename(self) -> str:
+        """The filename sent: given, else the path's or file object's name."""
+        if self.filename:
+            return self.filename
+        if isinstance(self.source, (str, os.PathLike)):
+            return Path(self.source).name
+        name = getattr(self.source, "name", None)
+        if isinstance(name, str) and name and not name.startswith("<"):
+            return Path(name).name
+        return "upload.bin"
+
+    def resolved_content_type(self) -> str:
+        """The part's Content-Type: given, else guessed from the filename."""
+        if self.content_type:
+            return self.content_type
+        guessed, _ = mimetypes.guess_type(self.resolved_filename())
+        return guessed or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One logical API call: what to send and how to read the answer.
+
+    Built by the pure functions of ``resources/`` and run by either client; the
+    permission comes from the endpoint table, so every call knows it.
+    """
+
+    method: str
+    template: str
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    parse: Callable[[Any], T] | None = None
+    query: Sequence[tuple[str, str]] = ()
+    json: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    files: Sequence[FilePart] = ()
+    idempotency_key: str | None = None
+    max_retries: int | None = None
+    timeout: TimeoutTypes = None
+
+    @property
+    def permission(self) -> Permission:
+        """The permission this endpoint needs (PROTOCOL §5.1)."""
+        return _permission(self.method, self.template)
+
+    @property
+    def path(self) -> str:
+        """The path with its parameters percent-encoded, without the query."""
+        path = self.template
+        for name, value in self.path_params.items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        return path
+
+    @property
+    def endpoint(self) -> str:
+        """``METHOD /v1/template`` (no ids): how logs and warnings name it."""
+        return f"{self.method} {self.template}"
+
+    @property
+    def multipart(self) -> bool:
+        """Whether the body is multipart/form-data."""
+        return bool(self.files) or self.form is not None
+
+
+def query_params(**params: object) -> tuple[tuple[str, str], ...]:
+    """Return the query pairs of the parameters that are not ``None``."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            raise TypeError(f"{key} must not be a bool")
+        pairs.append((key, str(getattr(value, "value", value))))
+    return tuple(pairs)
+
+
+def body_fields(**fields: object) -> dict[str, Any]:
+    """Return the JSON body of the fields that are not ``None`` (enums as values)."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        out[key] = _jsonable(value)
+    return out
+
+
+def _jsonable(value: object) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, float):
+        # Money must never pass through a float; refuse rather than round.
+        raise TypeError("pass amounts as Decimal or str, never float")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class SyncResource:
+    """Base of the synchronous resources: sends :class:`Call` objects."""
+
+    def __init__(self, client: NuveraClient) -> None:
+        self._client = client
+
+    def _send(self, call: Call[T]) -> T:
+        return self._client._request(call)
+
+    def _page(self, make: Callable[[str | None], Call[PageData[T]]]) -> Page[T]:
+        # Checked now, so a missing permission surfaces at list(), not at iteration.
+        self._client._authorize(make(None))
+        return Page(lambda cursor: self._send(make(cursor)))
+
+
+class AsyncResource:
+    """Base of the asynchronous resources: sends :class:`Call` objects."""
+
+    def __init__(self, client: AsyncNuveraClient) -> None:
+        self._client = client
+
+    async def _send(self, call: Call[T]) -> T:
+        return await self._client._request(call)
+
+    def _page(self, make: Callable[[str | None], Call[PageData[T]]]) -> AsyncPage[T]:
+        self._client._authorize(make(None))
+
+        async def fetch(cursor: str | None) -> PageData[T]:
+            return await self._send(make(cursor))
+
+        return AsyncPage(fetch)

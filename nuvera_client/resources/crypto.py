@@ -1,0 +1,168 @@
+"""Crypto reference data (``/v1/crypto/...``): CRYPTO_READ."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
+from nuvera_client._resource import (
+    AsyncResource,
+    Call,
+    SyncResource,
+    TimeoutTypes,
+    query_params,
+)
+from nuvera_client.models.crypto import CryptoAsset, CryptoNetwork
+
+if TYPE_CHECKING:
+    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+
+__all__ = [
+    "AsyncCrypto",
+    "AsyncCryptoAssets",
+    "AsyncCryptoNetworks",
+    "Crypto",
+    "CryptoAssets",
+    "CryptoNetworks",
+]
+
+
+def _list_assets(
+    cursor: str | None,
+    limit: int | None,
+    max_retries: int | None,
+    timeout: TimeoutTypes,
+) -> Call[PageData[CryptoAsset]]:
+    return Call(
+        "GET",
+        "/v1/crypto/assets",
+        parse=page_parser(CryptoAsset.from_dict),
+        query=query_params(limit=limit, cursor=cursor),
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _retrieve_asset(
+    code: str, max_retries: int | None, timeout: TimeoutTypes
+) -> Call[CryptoAsset]:
+    return Call(
+        "GET",
+        "/v1/crypto/assets/{code}",
+        {"code": code},
+        parse=CryptoAsset.from_dict,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _list_networks(
+    cursor: str | None,
+    limit: int | None,
+    max_retries: int | None,
+    timeout: TimeoutTypes,
+) -> Call[PageData[CryptoNetwork]]:
+    return Call(
+        "GET",
+        "/v1/crypto/networks",
+        parse=page_parser(CryptoNetwork.from_dict),
+        query=query_params(limit=limit, cursor=cursor),
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+class CryptoAssets(SyncResource):
+    """Crypto assets (``BTC``, ``USDC``...), identified by code."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Page[CryptoAsset]:
+        """List the supported assets; iterating follows every page lazily."""
+        return self._page(lambda c: _list_assets(c, limit, max_retries, timeout))
+
+    def retrieve(
+        self,
+        code: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> CryptoAsset:
+        """Fetch one asset by its uppercase code, e.g. ``"USDC"``."""
+        return self._send(_retrieve_asset(code, max_retries, timeout))
+
+
+class CryptoNetworks(SyncResource):
+    """Blockchain networks, identified by code."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Page[CryptoNetwork]:
+        """List the supported networks; iterating follows every page lazily."""
+        return self._page(lambda c: _list_networks(c, limit, max_retries, timeout))
+
+
+class Crypto:
+    """Crypto reference data: :attr:`assets` and :attr:`networks`."""
+
+    def __init__(self, client: NuveraClient) -> None:
+        self.assets = CryptoAssets(client)
+        """Crypto assets."""
+        self.networks = CryptoNetworks(client)
+        """Crypto networks."""
+
+
+class AsyncCryptoAssets(AsyncResource):
+    """Crypto assets (``BTC``, ``USDC``...), identified by code."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncPage[CryptoAsset]:
+        """List the supported assets; iterating follows every page lazily."""
+        return self._page(lambda c: _list_assets(c, limit, max_retries, timeout))
+
+    async def retrieve(
+        self,
+        code: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> CryptoAsset:
+        """Fetch one asset by its uppercase code, e.g. ``"USDC"``."""
+        return await self._send(_retrieve_asset(code, max_retries, timeout))
+
+
+class AsyncCryptoNetworks(AsyncResource):
+    """Blockchain networks, identified by code."""
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncPage[CryptoNetwork]:
+        """List the supported networks; iterating follows every page lazily."""
+        return self._page(lambda c: _list_networks(c, limit, max_retries, timeout))
+
+
+class AsyncCrypto:
+    """Crypto reference data: :attr:`assets` and :attr:`networks`."""
+
+    def __init__(self, client: AsyncNuveraClient) -> None:
+        self.assets = AsyncCryptoAssets(client)
+        """Crypto assets."""
+        self.networks = AsyncCryptoNetworks(client)
+        """Crypto networks."""

@@ -1,0 +1,297 @@
+"""Documents (``/v1/documents``): DOCUMENTS_READ / DOCUMENTS_WRITE; uploads stream."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from pathlib import Path
+
+import anyio
+
+from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
+from nuvera_client._resource import (
+    AsyncResource,
+    Call,
+    FileInput,
+    FilePart,
+    SyncResource,
+    TimeoutTypes,
+    query_params,
+)
+from nuvera_client.models.documents import Document, DocumentType
+
+__all__ = ["AsyncDocuments", "Documents"]
+
+_PATH = "/v1/documents"
+
+
+def _list(
+    cursor: str | None,
+    customer_id: str | None,
+    limit: int | None,
+    max_retries: int | None,
+    timeout: TimeoutTypes,
+) -> Call[PageData[Document]]:
+    return Call(
+        "GET",
+        _PATH,
+        parse=page_parser(Document.from_dict),
+        query=query_params(customer_id=customer_id, limit=limit, cursor=cursor),
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _upload(
+    customer_id: str,
+    type: DocumentType | str,
+    file: FileInput,
+    filename: str | None,
+    content_type: str | None,
+    idempotency_key: str | None,
+    max_retries: int | None,
+    timeout: TimeoutTypes,
+) -> Call[Document]:
+    # The multipart body streams from the file; the auth hashes it in a first pass.
+    return Call(
+        "POST",
+        _PATH,
+        parse=Document.from_dict,
+        form={"customer_id": customer_id, "type": str(getattr(type, "value", type))},
+        files=(FilePart("file", file, filename, content_type),),
+        idempotency_key=idempotency_key,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _retrieve(
+    document_id: str, max_retries: int | None, timeout: TimeoutTypes
+) -> Call[Document]:
+    return Call(
+        "GET",
+        "/v1/documents/{id}",
+        {"id": document_id},
+        parse=Document.from_dict,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _content(
+    document_id: str, max_retries: int | None, timeout: TimeoutTypes
+) -> Call[None]:
+    return Call(
+        "GET",
+        "/v1/documents/{id}/content",
+        {"id": document_id},
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+class Documents(SyncResource):
+    """Identity and supporting documents of customers."""
+
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Page[Document]:
+        """List documents, newest first; iterating follows every page lazily."""
+        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+
+    def upload(
+        self,
+        *,
+        customer_id: str,
+        type: DocumentType | str,
+        file: FileInput,
+        filename: str | None = None,
+        content_type: str | None = None,
+        idempotency_key: str | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Document:
+        """Upload a document, streamed in constant memory.
+
+        Args:
+            customer_id: the customer it belongs to.
+            type: ``passport``, ``id_card``, ``drivers_license``, ...
+            file: a path, the bytes, or a binary file object (a non-seekable one
+                is spooled to a temporary file so that retries can resend it).
+            filename: the name sent (default: from the path or file object).
+            content_type: the part's type (default: guessed from the filename).
+            idempotency_key: your own key (default: a fresh random one).
+            max_retries: this call's retry budget.
+            timeout: this call's timeout.
+        """
+        return self._send(
+            _upload(
+                customer_id,
+                type,
+                file,
+                filename,
+                content_type,
+                idempotency_key,
+                max_retries,
+                timeout,
+            )
+        )
+
+    def retrieve(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Document:
+        """Fetch a document's metadata (size, sha256...)."""
+        return self._send(_retrieve(document_id, max_retries, timeout))
+
+    def download(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> bytes:
+        """Return a document's content (held in memory; see :meth:`download_to`)."""
+        return self._client._download(_content(document_id, max_retries, timeout))
+
+    def stream(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AbstractContextManager[Iterator[bytes]]:
+        """Stream a document's content: ``with ....stream(id) as chunks: ...``."""
+        return self._client._stream(_content(document_id, max_retries, timeout))
+
+    def download_to(
+        self,
+        document_id: str,
+        path: str | os.PathLike[str],
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Path:
+        """Write a document's content to ``path``, streaming; returns the path."""
+        target = Path(path)
+        with (
+            self.stream(
+                document_id, max_retries=max_retries, timeout=timeout
+            ) as chunks,
+            target.open("wb") as out,
+        ):
+            for chunk in chunks:
+                out.write(chunk)
+        return target
+
+
+class AsyncDocuments(AsyncResource):
+    """Identity and supporting documents of customers."""
+
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncPage[Document]:
+        """List documents, newest first; iterating follows every page lazily."""
+        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+
+    async def upload(
+        self,
+        *,
+        customer_id: str,
+        type: DocumentType | str,
+        file: FileInput,
+        filename: str | None = None,
+        content_type: str | None = None,
+        idempotency_key: str | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Document:
+        """Upload a document, streamed in constant memory.
+
+        Args:
+            customer_id: the customer it belongs to.
+            type: ``passport``, ``id_card``, ``drivers_license``, ...
+            file: a path, the bytes, or a binary file object (a non-seekable one
+                is spooled to a temporary file so that retries can resend it).
+            filename: the name sent (default: from the path or file object).
+            content_type: the part's type (default: guessed from the filename).
+            idempotency_key: your own key (default: a fresh random one).
+            max_retries: this call's retry budget.
+            timeout: this call's timeout.
+        """
+        return await self._send(
+            _upload(
+                customer_id,
+                type,
+                file,
+                filename,
+                content_type,
+                idempotency_key,
+                max_retries,
+                timeout,
+            )
+        )
+
+    async def retrieve(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Document:
+        """Fetch a document's metadata (size, sha256...)."""
+        return await self._send(_retrieve(document_id, max_retries, timeout))
+
+    async def download(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> bytes:
+        """Return a document's content (held in memory; see :meth:`download_to`)."""
+        return await self._client._download(_content(document_id, max_retries, timeout))
+
+    def stream(
+        self,
+        document_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Stream a document's content: ``async with ....stream(id) as chunks:``."""
+        return self._client._stream(_content(document_id, max_retries, timeout))
+
+    async def download_to(
+        self,
+        document_id: str,
+        path: str | os.PathLike[str],
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Path:
+        """Write a document's content to ``path``, streaming; returns the path."""
+        target = Path(path)
+        async with (
+            self.stream(
+                document_id, max_retries=max_retries, timeout=timeout
+            ) as chunks,
+            await anyio.open_file(target, "wb") as out,
+        ):
+            async for chunk in chunks:
+                await out.write(chunk)
+        return target

@@ -1,0 +1,116 @@
+"""Screening results (``/v1/screening/results``): SCREENING_READ."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
+from nuvera_client._resource import (
+    AsyncResource,
+    Call,
+    SyncResource,
+    TimeoutTypes,
+    query_params,
+)
+from nuvera_client.models.screening import ScreeningResult
+
+if TYPE_CHECKING:
+    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+
+__all__ = ["AsyncScreening", "AsyncScreeningResults", "Screening", "ScreeningResults"]
+
+
+def _list(
+    cursor: str | None,
+    subject_id: str | None,
+    limit: int | None,
+    max_retries: int | None,
+    timeout: TimeoutTypes,
+) -> Call[PageData[ScreeningResult]]:
+    return Call(
+        "GET",
+        "/v1/screening/results",
+        parse=page_parser(ScreeningResult.from_dict),
+        query=query_params(subject_id=subject_id, limit=limit, cursor=cursor),
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+def _retrieve(
+    result_id: str, max_retries: int | None, timeout: TimeoutTypes
+) -> Call[ScreeningResult]:
+    return Call(
+        "GET",
+        "/v1/screening/results/{id}",
+        {"id": result_id},
+        parse=ScreeningResult.from_dict,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+class ScreeningResults(SyncResource):
+    """Sanctions screening of customers and beneficiaries."""
+
+    def list(
+        self,
+        *,
+        subject_id: str | None = None,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Page[ScreeningResult]:
+        """List screening results; iterating follows every page lazily."""
+        return self._page(lambda c: _list(c, subject_id, limit, max_retries, timeout))
+
+    def retrieve(
+        self,
+        result_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ScreeningResult:
+        """Fetch one screening result by id."""
+        return self._send(_retrieve(result_id, max_retries, timeout))
+
+
+class Screening:
+    """Screening: :attr:`results`."""
+
+    def __init__(self, client: NuveraClient) -> None:
+        self.results = ScreeningResults(client)
+        """Screening results."""
+
+
+class AsyncScreeningResults(AsyncResource):
+    """Sanctions screening of customers and beneficiaries."""
+
+    def list(
+        self,
+        *,
+        subject_id: str | None = None,
+        limit: int | None = None,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncPage[ScreeningResult]:
+        """List screening results; iterating follows every page lazily."""
+        return self._page(lambda c: _list(c, subject_id, limit, max_retries, timeout))
+
+    async def retrieve(
+        self,
+        result_id: str,
+        *,
+        max_retries: int | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> ScreeningResult:
+        """Fetch one screening result by id."""
+        return await self._send(_retrieve(result_id, max_retries, timeout))
+
+
+class AsyncScreening:
+    """Screening: :attr:`results`."""
+
+    def __init__(self, client: AsyncNuveraClient) -> None:
+        self.results = AsyncScreeningResults(client)
+        """Screening results."""
