@@ -1,0 +1,38 @@
+"""Shared fixtures: RSA keys generated per session (never committed), a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def _generate(bits: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+@pytest.fixture(scope="session")
+def rsa_keys() -> dict[int, rsa.RSAPrivateKey]:
+    """One RSA key per allowed size, generated at test time."""
+    return {bits: _generate(bits) for bits in (2048, 3072, 4096)}
+
+
+@pytest.fixture(scope="session")
+def rsa_key(rsa_keys: dict[int, rsa.RSAPrivateKey]) -> rsa.RSAPrivateKey:
+    """The 2048-bit session key (fast to sign with)."""
+    return rsa_keys[2048]
+
+
+@pytest.fixture
+def fixed_clock() -> Callable[[], float]:
+    """A clock that always reads FIXED_NOW; inject it with ``clock=``."""
+    return lambda: float(FIXED_NOW)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run anyio tests on asyncio only."""
+    return "asyncio"
