@@ -63,7 +63,8 @@ def test_keys_are_marked_test_only_and_match_their_kid() -> None:
     for name, entry in VECTORS["keys"].items():
         assert entry["test_only"] is True
         key = load_private_key(entry["pem"])
-        assert key.key_size == entry["bits"] and name == f"rsa-{entry['bits']}"
+        assert key.key_size == entry["bits"]
+        assert name == f"rsa-{entry['bits']}"
         assert kid_of(key) == entry["kid"]
         assert entry["pem"].startswith("-----BEGIN PRIVATE KEY-----")  # PKCS#8
 
