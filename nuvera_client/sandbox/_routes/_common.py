@@ -111,6 +111,18 @@ def json_reply(body: JSON, status: int = 200) -> Reply:
     return Reply(status=status, body=body)
 
 
+def fresh_id(ctx: RequestContext, prefix: str) -> str:
+    """Return a new ``prefix_…`` id from ``ctx.new_id``.
+
+    Accepts either ``new_id`` convention (``"cus"`` -> ``cus_…`` or ``cus…``), so the
+    ids always have the ``prefix_`` form of PROTOCOL §5.1.
+    """
+    value = ctx.new_id(prefix)
+    if value.startswith(prefix + "_"):
+        return value
+    return f"{prefix}_{value.removeprefix(prefix)}"
+
+
 def require_id(prefix: str, what: str, value: str) -> str:
     """Return ``value`` if it is a well-formed ``prefix_`` id, else raise 404."""
     if not ID_PATTERNS[prefix].fullmatch(value):

@@ -20,6 +20,7 @@ from nuvera_client.sandbox._routes._common import (
     check_query,
     dump_metadata,
     filter_id,
+    fresh_id,
     iso,
     json_body,
     json_reply,
@@ -217,7 +218,7 @@ async def create_beneficiary(ctx: RequestContext) -> Reply:
     if details is None:  # every path that leaves it None recorded an error
         raise RuntimeError("beneficiary details missing after validation")
     now = now_ts(ctx)
-    beneficiary_id = ctx.new_id("ben")
+    beneficiary_id = fresh_id(ctx, "ben")
     ctx.db.execute(
         "INSERT INTO beneficiaries (id, application_id, customer_id, type, name,"
         " currency, bank_account, crypto_wallet, status, metadata, created_at,"

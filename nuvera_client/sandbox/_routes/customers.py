@@ -13,6 +13,7 @@ from nuvera_client.sandbox._routes._common import (
     check_query,
     dump_metadata,
     filter_choice,
+    fresh_id,
     iso,
     json_body,
     json_reply,
@@ -179,7 +180,7 @@ async def create_customer(ctx: RequestContext) -> Reply:
     _check_unique(ctx, v, values, None)
     v.raise_if_errors()
     now = now_ts(ctx)
-    customer_id = ctx.new_id("cus")
+    customer_id = fresh_id(ctx, "cus")
     ctx.db.execute(
         "INSERT INTO customers (id, application_id, type, name, email, email_key,"
         " phone, country, external_id, status, kyc_status, metadata, created_at,"

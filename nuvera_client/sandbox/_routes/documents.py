@@ -10,6 +10,7 @@ from nuvera_client.sandbox._routes._common import (
     ID_PATTERNS,
     check_query,
     filter_id,
+    fresh_id,
     iso,
     json_reply,
     list_page,
@@ -143,7 +144,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
         raise validation_failed(errors)
     if customer is None or upload is None or doc_type is None:
         raise RuntimeError("document fields missing after validation")
-    document_id = ctx.new_id("doc")
+    document_id = fresh_id(ctx, "doc")
     cursor = ctx.db.execute(
         "INSERT INTO documents (id, application_id, customer_id, type, filename,"
         " content_type, size, sha256, created_at, content)"

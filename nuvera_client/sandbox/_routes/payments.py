@@ -17,6 +17,7 @@ from nuvera_client.sandbox._routes._common import (
     empty_action_body,
     filter_choice,
     filter_id,
+    fresh_id,
     invalid_state,
     iso,
     json_body,
@@ -213,7 +214,7 @@ async def create_payment(ctx: RequestContext) -> Reply:
         raise RuntimeError("payment amount missing after validation")
     outcome = "failed" if Decimal(amount) == FAILING_AMOUNT else "completed"
     now = now_ts(ctx)
-    payment_id = ctx.new_id("pay")
+    payment_id = fresh_id(ctx, "pay")
     ctx.db.execute(
         "INSERT INTO payments (id, application_id, customer_id, beneficiary_id, amount,"
         " currency, status, outcome, reference, description, failure_reason, metadata,"

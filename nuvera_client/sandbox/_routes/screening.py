@@ -8,6 +8,7 @@ from typing import Any
 from nuvera_client.sandbox._routes._common import (
     check_query,
     filter_id,
+    fresh_id,
     iso,
     json_reply,
     list_page,
@@ -56,7 +57,7 @@ def screen(ctx: RequestContext, subject_type: str, subject_id: str, name: str) -
         "INSERT INTO screening_results (id, application_id, subject_type, subject_id,"
         " status, matches, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
-            ctx.new_id("scr"),
+            fresh_id(ctx, "scr"),
             ctx.application_id,
             subject_type,
             subject_id,

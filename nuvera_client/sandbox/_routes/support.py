@@ -11,6 +11,7 @@ from nuvera_client.sandbox._routes._common import (
     Validator,
     check_query,
     empty_action_body,
+    fresh_id,
     invalid_state,
     iso,
     iso_or_none,
@@ -151,7 +152,7 @@ async def _add_message(
 ) -> str:
     """Store a partner message, its attachments and the sandbox reply; return its id."""
     now = now_ts(ctx)
-    message_id = ctx.new_id("msg")
+    message_id = fresh_id(ctx, "msg")
     ctx.db.execute(
         "INSERT INTO support_messages (id, application_id, ticket_id, author, body,"
         " created_at) VALUES (?, ?, ?, 'partner', ?, ?)",
@@ -163,7 +164,7 @@ async def _add_message(
             " content_type, size, sha256, content)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, zeroblob(?))",
             (
-                ctx.new_id("att"),
+                fresh_id(ctx, "att"),
                 ctx.application_id,
                 message_id,
                 upload.filename,
@@ -180,7 +181,7 @@ async def _add_message(
     ctx.db.execute(
         "INSERT INTO support_messages (id, application_id, ticket_id, author, body,"
         " created_at) VALUES (?, ?, ?, 'nuvera', ?, ?)",
-        (ctx.new_id("msg"), ctx.application_id, ticket_id, NUVERA_REPLY, now),
+        (fresh_id(ctx, "msg"), ctx.application_id, ticket_id, NUVERA_REPLY, now),
     )
     ctx.db.execute(
         "UPDATE support_tickets SET updated_at = ? WHERE application_id = ? AND id = ?",
@@ -205,7 +206,7 @@ async def create_ticket(ctx: RequestContext) -> Reply:
         v.fail("customer_id", "no such customer")
     v.raise_if_errors()
     now = now_ts(ctx)
-    ticket_id = ctx.new_id("tkt")
+    ticket_id = fresh_id(ctx, "tkt")
     ctx.db.execute(
         "INSERT INTO support_tickets (id, application_id, subject, status, priority,"
         " customer_id, created_at, updated_at, closed_at)"
