@@ -6,14 +6,19 @@ OpenAPI tag (``reference/endpoints/<tag>.md``) plus an overview
 ``render_pages`` and ``load_spec`` are plain Python so tests can render the pages
 without MkDocs.
 
-``on_page_markdown`` also lets a development build go on while a module documented
-with ``::: module`` does not exist yet, but only when ``NUVERA_DOCS_ALLOW_MISSING=1``;
-the normal (and CI) build fails on it.
+``on_page_markdown`` fills the worked example of the signing guide from
+``docs/spec/vectors.json`` (so the guide can never disagree with the vectors), and
+lets a development build go on while a module documented with ``::: module`` does not
+exist yet, but only when ``NUVERA_DOCS_ALLOW_MISSING=1``; the normal (and CI) build
+fails on it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -26,6 +31,9 @@ import yaml
 log = logging.getLogger("mkdocs.plugins.nuvera.openapi_pages")
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
+VECTORS_PATH = Path(__file__).resolve().parents[1] / "spec" / "vectors.json"
+WORKED_EXAMPLE_MARKER = "<!-- nuvera:worked-example -->"
+WORKED_EXAMPLES = ("post-json-non-ascii", "post-multipart")
 PAGES_DIR = "reference/endpoints"
 METHODS = ("get", "put", "post", "patch", "delete")
 ALLOW_MISSING_ENV = "NUVERA_DOCS_ALLOW_MISSING"
@@ -462,6 +470,111 @@ def render_pages(spec: Mapping[str, Any]) -> dict[str, str]:
     return pages
 
 
+# --------------------------------------------------------------- worked example
+
+
+def load_vectors(path: Path = VECTORS_PATH) -> dict[str, Any]:
+    """Parse the signing test vectors."""
+    with path.open(encoding="utf-8") as handle:
+        vectors: dict[str, Any] = json.load(handle)
+    return vectors
+
+
+def _show_bytes(data: bytes) -> str:
+    r"""Show a body readably: text as is, other bytes as \xNN, CRLF as ␍␊."""
+    out = []
+    for line in data.split(b"\r\n"):
+        text = "".join(
+            chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}" for byte in line
+        )
+        try:
+            decoded = line.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is not None and decoded.isprintable():
+            text = decoded
+        out.append(text)
+    return "␍␊\n".join(out)
+
+
+def render_worked_example(vectors: Mapping[str, Any], name: str) -> str:
+    """Render one vector as the five signing steps, every value taken from the file."""
+    vector = next(v for v in vectors["vectors"] if v["name"] == name)
+    given, expected = vector["input"], vector["output"]
+    key = vectors["keys"][given["key"]]
+    body = base64.b64decode(given.get("body_base64") or "")
+    if hashlib.sha256(body).hexdigest() != expected["body_hash"]:
+        raise ValueError(f"vector {name}: body_hash does not match its body")
+    headers = given.get("headers") or {}
+    header_lines = "".join(f"\n{k}: {v}" for k, v in headers.items())
+    head, payload, signature = expected["token"].split(".")
+    lines = [
+        f"**Vector `{name}`** of [`vectors.json`](../spec/vectors.json)"
+        + (f": {vector['note']}." if vector.get("note") else "."),
+        "",
+        f"1. **Inputs.** Key `{given['key']}` ({key.get('bits', '?')}-bit RSA, in the "
+        "file's `keys`; a public test key, never use it elsewhere), "
+        f"`iat = {given['iat']}`, `jti = {given['jti']}`, `ttl = {given['ttl']}`. "
+        "The request:",
+        "",
+        "    ```http",
+        *(
+            f"    {line}"
+            for line in (
+                f"{given['method']} {given['uri']} HTTP/1.1{header_lines}".splitlines()
+            )
+        ),
+        "    ```",
+        "",
+        f"    with this body of {len(body)} bytes:",
+        "",
+        "    ```text",
+        *(f"    {line}" for line in (_show_bytes(body) or "(empty)").splitlines()),
+        "    ```",
+        "",
+        f"2. **`body_hash`** = SHA-256 of those bytes: `{expected['body_hash']}`. "
+        f"**`uri`** = `{expected['signed_uri']}`. **`kid`** = `{expected['kid']}`.",
+        "3. **Header and claims**, canonical JSON:",
+        "",
+        "    ```json",
+        f"    {expected['header_json']}",
+        "    ```",
+        "",
+        "    ```json",
+        f"    {expected['payload_json']}",
+        "    ```",
+        "",
+        "4. **Signing input**: base64url (no padding) of each, joined by `.`:",
+        "",
+        "    ```text",
+        f"    {head}",
+        f"    .{payload}",
+        "    ```",
+        "",
+        "5. **Signature** (RS256 over the ASCII signing input), base64url; the token "
+        "is `<signing input>.<signature>`:",
+        "",
+        "    ```text",
+        f"    {signature}",
+        "    ```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def worked_examples(vectors: Mapping[str, Any]) -> str:
+    """Render the signing guide's worked examples (JSON, then multipart)."""
+    titles = {"post-json-non-ascii": "JSON", "post-multipart": "Multipart"}
+    parts = [
+        "Every value below is read from the test vectors when the site is built. "
+        "Reproduce them with your own code: the same inputs must give the same bytes.",
+        "",
+    ]
+    for name in WORKED_EXAMPLES:
+        parts += [f"### {titles[name]}", "", render_worked_example(vectors, name)]
+    return "\n".join(parts)
+
+
 # ------------------------------------------------------------------ mkdocs hooks
 
 
@@ -487,7 +600,14 @@ def _module_exists(name: str) -> bool:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """In a development build only, stand in for API pages whose module is missing."""
+    """Fill the worked example; in a development build, stub missing modules."""
+    if WORKED_EXAMPLE_MARKER in markdown:
+        if VECTORS_PATH.is_file():
+            markdown = markdown.replace(
+                WORKED_EXAMPLE_MARKER, worked_examples(load_vectors())
+            )
+        else:
+            log.warning("docs: %s is missing; no worked example", VECTORS_PATH.name)
     if os.environ.get(ALLOW_MISSING_ENV) != "1":
         return markdown
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -69,6 +71,19 @@ def _is_date_time(value: object) -> bool:
 @FORMATS.checks("decimal", raises=InvalidOperation)
 def _is_decimal(value: object) -> bool:
     return not isinstance(value, str) or Decimal(value).is_finite()
+
+
+@cache
+def load_hook() -> ModuleType:
+    """Import docs/hooks/openapi_pages.py (it is not a package module)."""
+    spec = importlib.util.spec_from_file_location(
+        "openapi_pages", ROOT / "docs" / "hooks" / "openapi_pages.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @cache

@@ -6,15 +6,15 @@ scanned without building; then the strict build's HTML is checked link by link.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from markdown.extensions.toc import slugify  # type: ignore[import-untyped]
+
+from .openapi_support import load_hook
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -24,17 +24,6 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{#([\w-]+)\})?\s*$")
 FENCE = re.compile(r"^(```|~~~)")
 
 
-def _hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "openapi_pages", DOCS / "hooks" / "openapi_pages.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _pages() -> dict[str, str]:
     """Every Markdown page of the site, by docs-relative path (generated ones too)."""
     pages = {
@@ -42,7 +31,7 @@ def _pages() -> dict[str, str]:
         for path in DOCS.rglob("*.md")
         if "hooks" not in path.relative_to(DOCS).parts
     }
-    hook = _hook()
+    hook = load_hook()
     pages.update(hook.render_pages(hook.load_spec()))
     return pages
 
