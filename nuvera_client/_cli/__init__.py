@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "nuvera_client._cli.doctor",
     "nuvera_client._cli.permissions",
     "nuvera_client._cli.rotate",
+    "nuvera_client._cli.config",
     "nuvera_client._cli.sandbox",
 )
 
