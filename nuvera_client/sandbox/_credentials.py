@@ -1,0 +1,166 @@
+"""Owns the sandbox's own credential rules: API key format, base64url, kid, RSA keys.
+
+Re-derived from PROTOCOL §1 on purpose: nothing here comes from the client side
+(``_api_key``, ``_signer``, ``keys``), so one shared bug cannot pass both sides.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import zlib
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+API_KEY_ENVS = ("live", "test")
+API_KEY_RANDOM_CHARS = 32
+API_KEY_CHECK_CHARS = 6
+API_KEY_PREFIX_CHARS = 13
+ALLOWED_MODULUS_BITS = (2048, 3072, 4096)
+PUBLIC_EXPONENT = 65537
+
+_BASE62_RE = re.compile(r"[0-9A-Za-z]+")
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_VALUES = {
+    ch: i
+    for i, ch in enumerate(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
+}
+
+
+class KeyMaterialError(ValueError):
+    """A public key that PROTOCOL §1.2 does not accept (the message says why)."""
+
+
+def base62(value: int, width: int) -> str:
+    """Write ``value`` in base62 (most significant digit first), ``0``-padded."""
+    digits = []
+    while value:
+        value, rem = divmod(value, 62)
+        digits.append(BASE62[rem])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def random_base62(length: int) -> str:
+    """Return ``length`` base62 characters from the CSPRNG."""
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def api_key_check(body: str) -> str:
+    """Return the 6-char base62 CRC32 check of ``nvk_{env}_{random}``."""
+    return base62(zlib.crc32(body.encode("ascii")), API_KEY_CHECK_CHARS)
+
+
+def new_api_key(env: str = "test") -> str:
+    """Generate a fresh API key ``nvk_{env}_{random}{check}``."""
+    body = f"nvk_{env}_{random_base62(API_KEY_RANDOM_CHARS)}"
+    return body + api_key_check(body)
+
+
+def api_key_well_formed(key: str) -> bool:
+    """Tell whether ``key`` has a known prefix, the right length and checksum."""
+    for env in API_KEY_ENVS:
+        prefix = f"nvk_{env}_"
+        if key.startswith(prefix):
+            rest = key[len(prefix) :]
+            if len(rest) != API_KEY_RANDOM_CHARS + API_KEY_CHECK_CHARS:
+                return False
+            if not _BASE62_RE.fullmatch(rest):
+                return False
+            body = key[: len(prefix) + API_KEY_RANDOM_CHARS]
+            return api_key_check(body) == key[len(body) :]
+    return False
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Return the lowercase hex SHA-256 of ``data`` (str is UTF-8 encoded)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()
+
+
+def b64url_encode(data: bytes) -> str:
+    """Encode ``data`` as base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode_strict(text: str) -> bytes | None:
+    """Decode canonical unpadded base64url, or return None.
+
+    Padding, characters outside the alphabet, an impossible length and non-zero
+    trailing bits are all refused, so one token has exactly one spelling.
+    """
+    if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
+        return None
+    tail = len(text) % 4
+    if tail:
+        # The last character carries 4 (tail 2) or 2 (tail 3) unused bits: zero.
+        unused = 4 if tail == 2 else 2
+        if _B64URL_VALUES[text[-1]] & ((1 << unused) - 1):
+            return None
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _int_b64(value: int) -> str:
+    length = max(1, (value.bit_length() + 7) // 8)
+    return b64url_encode(value.to_bytes(length, "big"))
+
+
+def kid_of(public_key: rsa.RSAPublicKey) -> str:
+    """Return the RFC 7638 SHA-256 JWK thumbprint of an RSA public key."""
+    numbers = public_key.public_numbers()
+    members = {"e": _int_b64(numbers.e), "kty": "RSA", "n": _int_b64(numbers.n)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
+    return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
+    """Load and check a PEM ``SubjectPublicKeyInfo`` RSA signing key (§1.2).
+
+    Raises:
+        KeyMaterialError: not PEM, not RSA, wrong size or exponent.
+    """
+    data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
+    if b"PRIVATE KEY" in data:
+        raise KeyMaterialError("expected a public key; never upload a private key")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise KeyMaterialError("not a PEM SubjectPublicKeyInfo public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyMaterialError("the signing key must be RSA (RS256)")
+    if key.key_size not in ALLOWED_MODULUS_BITS:
+        raise KeyMaterialError(
+            f"RSA modulus is {key.key_size} bits; allowed: 2048, 3072 or 4096"
+        )
+    if key.public_numbers().e != PUBLIC_EXPONENT:
+        raise KeyMaterialError("RSA public exponent must be 65537")
+    return key
+
+
+def public_pem(key: rsa.RSAPublicKey) -> str:
+    """Serialise a public key as PEM ``SubjectPublicKeyInfo``."""
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """Generate an RSA-2048 pair; return (private PKCS#8 PEM, public PEM)."""
+    private = rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=2048)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    return private_pem, public_pem(private.public_key())
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    """Return ``prefix`` + ``length`` random base62 characters."""
+    return prefix + random_base62(length)

@@ -1,0 +1,189 @@
+"""Owns the sandbox's SQLite state: connection, schema, locking and transactions.
+
+One connection per :class:`Store`, guarded by a thread lock (the uvicorn thread, the
+sync transport and the caller's thread all use it). A state file runs in WAL mode so
+the ``nuvera sandbox`` CLI can change it while a server runs on it; every change is
+one ``BEGIN IMMEDIATE`` transaction. Nothing secret is ever written: API keys are
+kept as SHA-256, prefix and last four only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import anyio
+
+PLATFORM_SCHEMA = """
+CREATE TABLE IF NOT EXISTS organisations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS applications (
+    id TEXT PRIMARY KEY,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    permissions TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    sha256 TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    prefix TEXT NOT NULL,
+    last_four TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER,
+    last_used_at INTEGER,
+    request_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS api_keys_app ON api_keys(application_id);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    kid TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER,
+    PRIMARY KEY (application_id, kid)
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    application_id TEXT,
+    details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replay_store (
+    application_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    keep_until INTEGER NOT NULL,
+    PRIMARY KEY (application_id, jti)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_store_keep ON replay_store(keep_until);
+CREATE TABLE IF NOT EXISTS idempotency (
+    application_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status INTEGER,
+    headers TEXT,
+    body BLOB,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (application_id, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
+"""
+
+# How long an async caller waits for the store lock before giving up (seconds).
+LOCK_TIMEOUT = 30.0
+
+
+class StoreBusyError(RuntimeError):
+    """The store lock could not be taken in time."""
+
+
+class Store:
+    """The SQLite state of one sandbox (in memory, or a file with ``path``)."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        domain_schema: str | None = None,
+        seed: Callable[[sqlite3.Connection], None] | None = None,
+        platform_seed: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        self.path = None if path is None else Path(path)
+        target = ":memory:" if self.path is None else str(self.path)
+        self._conn = sqlite3.connect(
+            target, check_same_thread=False, isolation_level=None, timeout=10.0
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._closed = False
+        with self._lock:
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+            if self.path is not None:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.executescript(PLATFORM_SCHEMA)
+            if domain_schema:
+                self._conn.executescript(domain_schema)
+        for seeder in (platform_seed, seed):
+            if seeder is not None:
+                with self.transaction() as db:
+                    seeder(db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the block as one write transaction (blocking lock)."""
+        with self._lock:
+            self._begin()
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def atransaction(self) -> AsyncIterator[sqlite3.Connection]:
+        """Run the block as one write transaction, without blocking the event loop.
+
+        The lock is polled rather than waited on, so a coroutine holding it across an
+        ``await`` can finish on the same loop.
+        """
+        await self._acquire_async()
+        try:
+            self._begin()
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def _begin(self) -> None:
+        if self._closed:
+            raise RuntimeError("the sandbox store is closed")
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    async def _acquire_async(self) -> None:
+        delay = 0.0005
+        waited = 0.0
+        while not self._lock.acquire(blocking=False):
+            if waited >= LOCK_TIMEOUT:
+                raise StoreBusyError("the sandbox store stayed locked too long")
+            await anyio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.01)
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()

@@ -1,0 +1,319 @@
+"""Owns request verification: PROTOCOL §3 checks 1-18 (and 19), in order, per §3.1.
+
+The first failing check raises its :class:`ApiProblem`. The JWS is parsed here from
+the raw header text (strict unpadded base64url, JSON objects without duplicate
+members, integers seen as written) and verified with ``cryptography`` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from nuvera_client.sandbox._credentials import (
+    api_key_well_formed,
+    b64url_decode_strict,
+    load_public_key,
+    sha256_hex,
+)
+from nuvera_client.sandbox._problems import problem
+
+ISSUER = "nuvera-api"
+AUDIENCE = "nuvera-rest-api"
+LEEWAY = 10
+MAX_LIFETIME = 60
+REQUIRED_CLAIMS = ("iss", "aud", "iat", "exp", "jti", "method", "uri", "body_hash")
+
+_JTI_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+# An RFC 9110 token with no lowercase letters.
+_METHOD_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Z-]+")
+_HASH_RE = re.compile(r"[0-9a-f]{64}")
+_OWS = " \t"
+_WS_RE = re.compile(r"[ \t]+")
+
+
+class _Malformed(ValueError):
+    """The token cannot be parsed (check 6)."""
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What verification needs from one HTTP request."""
+
+    method: str
+    raw_target: bytes
+    api_keys: Sequence[str]
+    authorizations: Sequence[str]
+    body_sha256: str
+    body_length: int
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A request that passed checks 1-18."""
+
+    application_id: str
+    permissions: frozenset[str]
+    api_key_sha256: str
+    kid: str
+    jti: str
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Malformed("duplicate member")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Malformed(f"{name} is not JSON")
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    raw = b64url_decode_strict(segment)
+    if raw is None:
+        raise _Malformed("not unpadded base64url")
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            # A fraction or exponent stays a non-int, so `1e3` or `1.0` is no integer.
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Malformed("not JSON") from exc
+    if not isinstance(value, dict):
+        raise _Malformed("not a JSON object")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(pem: str) -> rsa.RSAPublicKey:
+    return load_public_key(pem)
+
+
+def _bearer_token(values: Sequence[str]) -> str:
+    """Check 5: return the token, or raise ``missing_signature``."""
+    if not values:
+        raise problem("missing_signature")
+    if len(values) > 1:
+        raise problem(
+            "malformed_token", message="Send exactly one Authorization header."
+        )
+    value = values[0].strip(_OWS)
+    scheme, *rest = _WS_RE.split(value, maxsplit=1)
+    token = rest[0] if rest else ""
+    if scheme.lower() != "bearer" or not token:
+        raise problem("missing_signature")
+    return token
+
+
+def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
+    """Run checks 1-18 on ``req`` at server time ``now``; return who is calling.
+
+    Records the token's ``jti`` in the replay store once its signature verified,
+    even if a later check fails, and counts a fully verified request as API key use.
+
+    Raises:
+        ApiProblem: the first failing check.
+    """
+    # 1-2: x-api-key present, well-formed and known.
+    if len(req.api_keys) > 1:
+        raise problem("invalid_api_key", message="Send exactly one x-api-key header.")
+    if not req.api_keys or not req.api_keys[0].strip(_OWS):
+        raise problem("missing_api_key")
+    api_key = req.api_keys[0].strip(_OWS)
+    if not api_key_well_formed(api_key):
+        raise problem("invalid_api_key")
+    key_hash = sha256_hex(api_key)
+    key_row = db.execute(
+        "SELECT application_id, status, expires_at FROM api_keys WHERE sha256 = ?",
+        (key_hash,),
+    ).fetchone()
+    if key_row is None:
+        raise problem("invalid_api_key")
+    # 3: not revoked, grace period not over.
+    expires_at = key_row["expires_at"]
+    if key_row["status"] != "active" or (expires_at is not None and now >= expires_at):
+        raise problem("api_key_revoked")
+    application_id: str = key_row["application_id"]
+    app_row = db.execute(
+        "SELECT status, permissions FROM applications WHERE id = ?", (application_id,)
+    ).fetchone()
+    # 4: application active.
+    if app_row is None or app_row["status"] != "active":
+        raise problem("application_disabled")
+    # 5: a bearer token.
+    token = _bearer_token(req.authorizations)
+    # 6: a 3-part JWS, every part canonical unpadded base64url, JSON objects.
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise problem("malformed_token")
+    try:
+        header = _json_object(parts[0])
+        claims = _json_object(parts[1])
+    except _Malformed:
+        raise problem("malformed_token") from None
+    signature = b64url_decode_strict(parts[2])
+    if signature is None or "crit" in header:
+        raise problem("malformed_token")
+    if "typ" in header and header["typ"] != "JWT":
+        raise problem("malformed_token")
+    # 7: RS256 only.
+    if header.get("alg") != "RS256":
+        raise problem("unsupported_algorithm")
+    # 8: kid of an active signing key of this application.
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise problem("unknown_signing_key")
+    key_pem = db.execute(
+        "SELECT public_key_pem FROM signing_keys"
+        " WHERE application_id = ? AND kid = ? AND status = 'active'",
+        (application_id, kid),
+    ).fetchone()
+    if key_pem is None:
+        raise problem("unknown_signing_key")
+    # 9: signature.
+    signing_input = (parts[0] + "." + parts[1]).encode("ascii")
+    try:
+        _public_key(key_pem[0]).verify(
+            signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
+        )
+    except InvalidSignature:
+        raise problem("invalid_signature") from None
+    replayed = _record_jti(db, application_id, claims, now)
+    _check_claims(claims, now)
+    # 15: replay.
+    if replayed:
+        raise problem("replayed_jti")
+    # 16-18: bound to this request.
+    if claims["method"] != req.method:
+        raise problem(
+            "method_mismatch", {"expected": req.method, "received": claims["method"]}
+        )
+    if claims["uri"].encode("utf-8") != req.raw_target:
+        raise problem(
+            "uri_mismatch",
+            {
+                "expected": req.raw_target.decode("utf-8", "backslashreplace"),
+                "received": claims["uri"],
+            },
+        )
+    if claims["body_hash"] != req.body_sha256:
+        raise problem(
+            "body_hash_mismatch",
+            {
+                "expected": req.body_sha256,
+                "received": claims["body_hash"],
+                "body_length": req.body_length,
+            },
+        )
+    db.execute(
+        "UPDATE api_keys SET last_used_at = ?, request_count = request_count + 1"
+        " WHERE sha256 = ?",
+        (now, key_hash),
+    )
+    return Verified(
+        application_id=application_id,
+        permissions=frozenset(json.loads(app_row["permissions"])),
+        api_key_sha256=key_hash,
+        kid=kid,
+        jti=claims["jti"],
+    )
+
+
+def _record_jti(
+    db: sqlite3.Connection, application_id: str, claims: dict[str, Any], now: int
+) -> bool:
+    """Record the jti (check 9 passed); return whether it was already in the store."""
+    db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or len(jti) > 128:
+        return False  # check 11 refuses it; nothing worth remembering
+    exp = claims.get("exp")
+    # Kept until exp + leeway; bounded, so a far-future exp cannot pin an entry.
+    if isinstance(exp, int) and not isinstance(exp, bool):
+        keep_until = min(max(exp, now), now + 3600) + LEEWAY
+    else:
+        keep_until = now + MAX_LIFETIME + 2 * LEEWAY
+    row = db.execute(
+        "SELECT keep_until FROM replay_store WHERE application_id = ? AND jti = ?",
+        (application_id, jti),
+    ).fetchone()
+    if row is None:
+        db.execute(
+            "INSERT INTO replay_store (application_id, jti, keep_until)"
+            " VALUES (?, ?, ?)",
+            (application_id, jti, keep_until),
+        )
+        return False
+    if keep_until > row[0]:
+        db.execute(
+            "UPDATE replay_store SET keep_until = ?"
+            " WHERE application_id = ? AND jti = ?",
+            (keep_until, application_id, jti),
+        )
+    return True
+
+
+def _check_claims(claims: dict[str, Any], now: int) -> None:
+    """Checks 10-14."""
+    if claims.get("iss") != ISSUER:
+        raise problem("invalid_issuer")
+    if claims.get("aud") != AUDIENCE:
+        raise problem("invalid_audience")
+    iat, exp = claims.get("iat"), claims.get("exp")
+    jti, method = claims.get("jti"), claims.get("method")
+    uri, body_hash = claims.get("uri"), claims.get("body_hash")
+    typed = (
+        _is_int(iat)
+        and _is_int(exp)
+        and isinstance(jti, str)
+        and _JTI_RE.fullmatch(jti) is not None
+        and isinstance(method, str)
+        and _METHOD_RE.fullmatch(method) is not None
+        and isinstance(uri, str)
+        and uri.startswith("/")
+        and isinstance(body_hash, str)
+        and _HASH_RE.fullmatch(body_hash) is not None
+    )
+    if not typed or not isinstance(iat, int) or not isinstance(exp, int):
+        raise problem("malformed_token")
+    if not 0 < exp - iat <= MAX_LIFETIME:
+        raise problem("invalid_lifetime")
+    if iat > now + LEEWAY:
+        raise problem("token_not_yet_valid", {"server_time": now})
+    if exp < now - LEEWAY:
+        raise problem("token_expired", {"server_time": now})
+
+
+def check_permission(verified: Verified, permission: str) -> None:
+    """Check 19: the endpoint's permission is granted.
+
+    Raises:
+        ApiProblem: ``permission_denied`` with ``details.required_permission``.
+    """
+    if permission not in verified.permissions:
+        raise problem(
+            "permission_denied",
+            {"required_permission": permission},
+            message=f"The application lacks {permission}, which this endpoint needs.",
+        )

@@ -1,0 +1,1 @@
+"""Pytest plugin with Nuvera sandbox fixtures (being written)."""
