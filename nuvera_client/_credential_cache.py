@@ -91,10 +91,10 @@ class KeyCache:
 
 
 def _material(source: object) -> bytes | None:
-    if isinstance(source, str):
-        return source.strip().encode("utf-8")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
+    if isinstance(source, (str, bytes, bytearray, memoryview)):
+        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+        # PEM text and bytes of one key, from a file or a secret: the same entry.
+        return data.strip() if b"-----BEGIN" in data else data
     if isinstance(source, Mapping):
         return json.dumps(dict(source), sort_keys=True, default=str).encode("utf-8")
     return None
