@@ -27,6 +27,12 @@ def rsa_key(rsa_keys: dict[int, rsa.RSAPrivateKey]) -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture
+def fixed_now() -> int:
+    """The Unix time the fixed clock reads."""
+    return FIXED_NOW
+
+
+@pytest.fixture
 def fixed_clock() -> Callable[[], float]:
     """A clock that always reads FIXED_NOW; inject it with ``clock=``."""
     return lambda: float(FIXED_NOW)
