@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from nuvera_client._client import RECORD_PERMISSIONS_ENV
 from nuvera_client._permissions import (
     InvalidPermissionsError,
     Permission,
@@ -27,7 +28,7 @@ from ._common import (
     print_json,
 )
 
-ENV_RECORD_FILE = "NUVERA_RECORD_PERMISSIONS_FILE"
+ENV_RECORD_FILE = RECORD_PERMISSIONS_ENV
 """The clients append each permission they use to this file, one name per line."""
 
 
