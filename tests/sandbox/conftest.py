@@ -49,3 +49,8 @@ def caller(
         transport=sandbox.transport(), base_url="http://sandbox.test"
     ) as client:
         yield Caller(sandbox, clock, client, app, rsa_key)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
