@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -120,7 +120,7 @@ class Api:
         forms: list[FormData] = []
 
         async def form() -> FormData:
-            async def stream() -> AsyncIterator[bytes]:
+            async def stream() -> AsyncGenerator[bytes, None]:
                 yield body
 
             parser = MultiPartParser(

@@ -149,7 +149,10 @@ async def test_multipart_message_without_attachments(api: Api) -> None:
     result = await api.request(
         "POST",
         f"/v1/support/tickets/{ticket['id']}/messages",
-        content=b'--b\r\nContent-Disposition: form-data; name="body"\r\n\r\nhello\r\n--b--\r\n',
+        content=(
+            b'--b\r\nContent-Disposition: form-data; name="body"\r\n\r\n'
+            b"hello\r\n--b--\r\n"
+        ),
         content_type="multipart/form-data; boundary=b",
     )
     assert result.status == 201, result.body
