@@ -29,8 +29,10 @@ def test_create_application_returns_one_time_secrets(
     app = sandbox.create_application(
         name="svc", permissions=["CUSTOMERS_READ"], public_key_pem=public_pem(rsa_key)
     )
-    assert app.id.startswith("app_") and len(app.id) == 28
-    assert api_key_well_formed(app.api_key) and app.api_key.startswith("nvk_test_")
+    assert app.id.startswith("app_")
+    assert len(app.id) == 28
+    assert api_key_well_formed(app.api_key)
+    assert app.api_key.startswith("nvk_test_")
     assert app.kid == kid_of(rsa_key.public_key())
     assert app.private_key_pem is None
     assert app.api_key not in repr(app)
@@ -42,7 +44,8 @@ def test_create_application_returns_one_time_secrets(
         app.api_key[-4:],
         "active",
     )
-    assert app.api_key not in repr(view) and app.api_key not in str(view.to_dict())
+    assert app.api_key not in repr(view)
+    assert app.api_key not in str(view.to_dict())
 
 
 def test_generated_key_pair_is_shown_once(sandbox: Sandbox) -> None:
@@ -72,7 +75,7 @@ def test_invalid_permission_sets_are_refused(
 def test_bad_public_keys_are_refused(
     sandbox: Sandbox, rsa_key: rsa.RSAPrivateKey
 ) -> None:
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
     odd_e = rsa.generate_private_key(public_exponent=3, key_size=2048)
     for pem in ("garbage", public_pem(small), public_pem(odd_e)):
         with pytest.raises(SandboxError) as exc:
@@ -284,7 +287,8 @@ def test_api_key_worked_example() -> None:
     body = "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae"
     assert api_key_check(body) == "2XuHxe"
     key = body + "2XuHxe"
-    assert len(key) == 47 and api_key_well_formed(key)
+    assert len(key) == 47
+    assert api_key_well_formed(key)
     assert sha256_hex(key) == (
         "66e1c8e83feadc2bf20029f3b38c0bd31b32a76b901751866dc63f7d2290b042"
     )
