@@ -44,11 +44,11 @@ def test_boundaries_of_the_clock_are_accepted(caller: Caller) -> None:
 
 def test_extra_claims_and_noncanonical_json_are_accepted(caller: Caller) -> None:
     now = caller.now()
+    empty = hashlib.sha256(b"").hexdigest()
     payload = (
         '{ "uri": "/v1/customers", "method": "GET", "iss": "nuvera-api",'
-        ' "aud": "nuvera-rest-api", "iat": %d, "exp": %d, "jti": "%s",'
-        ' "body_hash": "%s", "extra": [1.5, null] }'
-        % (now, now + 60, "x" * 16, hashlib.sha256(b"").hexdigest())
+        f' "aud": "nuvera-rest-api", "iat": {now}, "exp": {now + 60},'
+        f' "jti": "{"x" * 16}", "body_hash": "{empty}", "extra": [1.5, null] }}'
     )
     token = mint(caller.key, kid=caller.kid, raw_payload=payload.encode())
     assert caller.send("GET", "/v1/customers", token=token).status_code == 200
