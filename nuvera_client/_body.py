@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO, Any
 
@@ -28,6 +29,9 @@ class SpooledBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __init__(self, spool: IO[bytes], length: int) -> None:
         self._spool = spool
         self.length = length
+        # httpx never closes a request stream: close the spool (and delete its
+        # temporary file) when the request is dropped, without a ResourceWarning.
+        weakref.finalize(self, spool.close)
 
     def __iter__(self) -> Iterator[bytes]:
         self._spool.seek(0)
