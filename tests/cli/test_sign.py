@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import stat
+import subprocess
+from pathlib import Path
+
+import jwt
+import pytest
+
+from nuvera_client import keys
+
+from .conftest import private_key_lines, run_subprocess
+
+CURL = "/usr/bin/curl"
+
+
+def run_curl(command_line: str) -> tuple[int, dict]:
+    argv = shlex.split(command_line)
+    assert argv[0] == "curl"
+    done = subprocess.run(
+        [CURL, *argv[1:], "--write-out", "\n%{http_code}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    body, _, status = done.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def curl_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("curl "))
+
+
+def test_sign_masks_the_token_and_shows_claims(cli, app_env):
+    body = '{"type":"individual","name":"Ada","email":"ada@example.com"}'
+    result = cli("sign", "POST", "/v1/customers", "--json", body)
+    assert result.code == 0, result.err
+    assert "Authorization: Bearer eyJ" in result.out
+    assert "redacted" in result.out
+    assert app_env.api_key not in result.out
+    assert "x-api-key: " + app_env.api_key[:13] in result.out
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert f"body_hash: {digest}" in result.out
+    assert "uri: /v1/customers" in result.out
+    assert "method: POST" in result.out
+    assert app_env.kid in result.out
+
+
+def test_show_token_prints_a_token_that_verifies(cli, app_env, rsa_key):
+    result = cli(
+        "sign",
+        "get",
+        f"{app_env.base_url}/v1/customers?email=a%40b.com&limit=10",
+        "--show-token",
+        "--format",
+        "json",
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    token = data["headers"]["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(
+        token,
+        keys.public_key_pem(rsa_key),
+        algorithms=["RS256"],
+        audience="nuvera-rest-api",
+    )
+    assert claims["uri"] == "/v1/customers?email=a%40b.com&limit=10"
+    assert claims["method"] == "GET"
+    assert claims["body_hash"] == hashlib.sha256(b"").hexdigest()
+    assert claims == data["claims"]
+    assert jwt.get_unverified_header(token)["kid"] == app_env.kid
+
+
+def test_sign_data_file_hashes_the_exact_bytes(cli, app_env, tmp_path):
+    raw = b'{"a": 1}\n\x00\xff'
+    path = tmp_path / "body.bin"
+    path.write_bytes(raw)
+    result = cli(
+        "sign", "POST", "/v1/customers", "--data", f"@{path}", "--format", "json"
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["claims"]["body_hash"] == hashlib.sha256(raw).hexdigest()
+    assert data["body_length"] == len(raw)
+
+
+def test_sign_rejects_two_bodies_and_bad_json(cli, app_env):
+    both = cli("sign", "POST", "/v1/customers", "--json", "{}", "--data", "x")
+    assert both.code == 2
+    assert "only one of" in both.err
+    bad = cli("sign", "POST", "/v1/customers", "--json", "{nope")
+    assert bad.code == 2
+    assert "not valid JSON" in bad.err
+    assert "Traceback" not in bad.err
+
+
+def test_sign_without_private_key_is_a_configuration_error(cli, monkeypatch):
+    result = cli("sign", "GET", "http://127.0.0.1:9/v1/customers")
+    assert result.code == 2
+    assert "no private key" in result.err
+
+
+def test_curl_json_body_is_accepted(cli, app_env):
+    body = '{"type": "individual", "name": "Curl Person", "email": "curl@example.com"}'
+    result = cli("sign", "POST", "/v1/customers", "--json", body, "--curl")
+    assert result.code == 0, result.err
+    line = curl_line(result.out)
+    assert app_env.api_key not in result.out
+    assert "--data-binary @" in line
+    headers_file = Path(shlex.split(line)[shlex.split(line).index("--header") + 1][1:])
+    assert stat.S_IMODE(headers_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(headers_file.parent.stat().st_mode) == 0o700
+    status, payload = run_curl(line)
+    assert status == 201, payload
+    assert payload["email"] == "curl@example.com"
+    assert payload["id"].startswith("cus_")
+
+
+def test_curl_get_with_encoded_query_is_accepted(cli, app_env):
+    result = cli(
+        "sign",
+        "GET",
+        f"{app_env.base_url}/v1/customers?email=nobody%40example.com&limit=5",
+        "--curl",
+    )
+    assert result.code == 0, result.err
+    status, payload = run_curl(curl_line(result.out))
+    assert status == 200, payload
+    assert payload["data"] == []
+
+
+def test_curl_multipart_upload_is_accepted(cli, app_env, tmp_path):
+    created = cli(
+        "request",
+        "POST",
+        "/customers",
+        "--format",
+        "json",
+        "--json",
+        '{"type": "individual", "name": "Doc Owner", "email": "doc@example.com"}',
+    )
+    assert created.code == 0, created.err
+    customer_id = json.loads(created.out)["body"]["id"]
+    document = tmp_path / "passport.pdf"
+    document.write_bytes(b"%PDF-1.4 fake passport\n" * 100)
+    result = cli(
+        "sign",
+        "POST",
+        "/v1/documents",
+        "--form",
+        f"customer_id={customer_id}",
+        "--form",
+        "type=passport",
+        "--file",
+        f"file=@{document}",
+        "--curl",
+    )
+    assert result.code == 0, result.err
+    line = curl_line(result.out)
+    assert "multipart/form-data; boundary=" in line
+    status, payload = run_curl(line)
+    assert status == 201, payload
+    assert payload["size"] == document.stat().st_size
+    assert payload["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
+
+
+def test_curl_needs_an_api_key(cli, app_env, monkeypatch):
+    monkeypatch.delenv("NUVERA_API_KEY")
+    result = cli("sign", "GET", "/v1/customers", "--curl")
+    assert result.code == 2
+    assert "no API key" in result.err
+
+
+def test_sign_as_subprocess_never_prints_secrets(app_env):
+    result = run_subprocess(["sign", "POST", "/v1/customers", "--json", "{}", "--curl"])
+    assert result.code == 0, result.err
+    everything = result.out + result.err
+    assert app_env.api_key not in everything
+    for line in private_key_lines(app_env.private_pem):
+        assert line not in everything
+    header_path = shlex.split(curl_line(result.out))
+    token_file = Path(header_path[header_path.index("--header") + 1][1:]).read_text()
+    token = token_file.split("Bearer ", 1)[1].strip()
+    assert token not in everything
+
+
+@pytest.mark.parametrize("header", ["Authorization: x", "x-api-key: y", "nocolon"])
+def test_sign_rejects_bad_extra_headers(cli, app_env, header):
+    assert cli("sign", "GET", "/v1/customers", "--header", header).code == 2
