@@ -267,8 +267,11 @@ class Validator:
         if not isinstance(value, str):
             self.fail(name, "must be a string")
             return MISSING
-        if len(value) < min_len or (min_len > 0 and not value.strip()):
+        if min_len > 0 and not value.strip():
             self.fail(name, "must not be empty")
+            return MISSING
+        if len(value) < min_len:
+            self.fail(name, f"must be at least {min_len} characters")
             return MISSING
         if len(value) > max_len:
             self.fail(name, f"must be at most {max_len} characters")

@@ -90,7 +90,7 @@ def _clean_filename(raw: str | None) -> str:
     return name[:MAX_FILENAME] or "upload"
 
 
-async def inspect(part: UploadFile, max_bytes: int) -> Upload:
+async def read_upload(part: UploadFile, max_bytes: int) -> Upload:
     """Read a file part once, in chunks, for its size and SHA-256 (413 past limit)."""
     digest = hashlib.sha256()
     size = 0

@@ -109,7 +109,7 @@ def find(
 
 def _bank_account(v: Validator, raw: Any, currency: Any) -> dict[str, Any] | None:
     nested = v.nested("bank_account", raw, ("iban", "bic", "bank_name"))
-    iban = nested.string("iban", required=True, min_len=15, max_len=42)
+    iban = nested.string("iban", required=True, max_len=42)
     if iban is not MISSING:
         iban = normalise_iban(iban)
         problem = iban_problem(iban)

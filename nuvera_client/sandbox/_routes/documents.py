@@ -24,8 +24,8 @@ from nuvera_client.sandbox._routes._common import (
 )
 from nuvera_client.sandbox._routes._files import (
     content_disposition,
-    inspect,
     read_form,
+    read_upload,
     store_content,
     stream_content,
 )
@@ -137,7 +137,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
         errors["file"] = "give exactly one file part"
     upload = None
     if len(parts) == 1:
-        upload = await inspect(parts[0], ctx.max_body_bytes)
+        upload = await read_upload(parts[0], ctx.max_body_bytes)
         if upload.size == 0:
             errors["file"] = "the file is empty"
     if errors:

@@ -193,9 +193,8 @@ async def create_payment(ctx: RequestContext) -> Reply:
             v.fail("beneficiary_id", "belongs to another customer")
         elif beneficiary["status"] != "active":
             v.fail("beneficiary_id", f"beneficiary is {beneficiary['status']}")
-    amount: str | None = None
+    decimals = None if currency is MISSING else _allowed_decimals(ctx, currency)
     if currency is not MISSING:
-        decimals = _allowed_decimals(ctx, currency)
         if decimals is None:
             v.fail("currency", f"unknown currency {currency}")
         elif beneficiary is not None and currency != beneficiary["currency"]:
@@ -203,12 +202,18 @@ async def create_payment(ctx: RequestContext) -> Reply:
                 "currency",
                 f"must equal the beneficiary's currency {beneficiary['currency']}",
             )
-        elif raw_amount is not MISSING:
-            amount, problem = check_amount(raw_amount, decimals)
-            if problem is not None:
-                v.fail("amount", problem)
-            elif amount is not None and currency in FIAT_MINOR_UNITS:
-                amount = str(Decimal(amount).quantize(Decimal(1).scaleb(-decimals)))
+    amount: str | None = None
+    if raw_amount is not MISSING:
+        # Without a known currency the amount is still checked, up to 18 decimals.
+        amount, problem = check_amount(
+            raw_amount, MAX_DIGITS if decimals is None else decimals
+        )
+        if problem is not None:
+            v.fail("amount", problem)
+        elif (
+            amount is not None and currency in FIAT_MINOR_UNITS and decimals is not None
+        ):
+            amount = str(Decimal(amount).quantize(Decimal(1).scaleb(-decimals)))
     v.raise_if_errors()
     if amount is None:  # currency and amount passed, so the amount was set
         raise RuntimeError("payment amount missing after validation")

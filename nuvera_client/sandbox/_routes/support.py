@@ -29,8 +29,8 @@ from nuvera_client.sandbox._routes._common import (
 )
 from nuvera_client.sandbox._routes._files import (
     Upload,
-    inspect,
     read_form,
+    read_upload,
     store_content,
 )
 from nuvera_client.sandbox._routing import (
@@ -297,7 +297,7 @@ async def _multipart_message(ctx: RequestContext) -> tuple[str, list[Upload]]:
     if errors:
         raise validation_failed(errors)
     uploads = [
-        await inspect(part, ctx.max_body_bytes)
+        await read_upload(part, ctx.max_body_bytes)
         for part in form.files.get("attachments", [])
     ]
     return text or "", uploads

@@ -196,6 +196,15 @@ async def test_required_fields(api: Api) -> None:
     }
 
 
+async def test_amount_is_checked_even_without_currency(api: Api) -> None:
+    result = await api.post("/v1/payments", {"amount": "-1"})
+    assert result.fields["amount"] == 'must be a decimal string such as "1250.00"'
+    assert result.fields["currency"] == "required"
+    unknown = await api.post("/v1/payments", {"amount": "0", "currency": "ZZZ"})
+    assert unknown.fields["amount"] == "must be greater than 0"
+    assert unknown.fields["currency"] == "unknown currency ZZZ"
+
+
 async def test_beneficiary_rules(api: Api) -> None:
     customer, beneficiary = await setup(api)
     stranger, strangers_beneficiary = await setup(api)
