@@ -1,13 +1,11 @@
-"""Owns what every route handler shares: bodies, validation, pages, rows, timestamps."""
+"""Owns what every route handler shares: bodies, errors, ids, rows, timestamps."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,28 +18,10 @@ from nuvera_client.sandbox._routing import (
     validation_failed,
 )
 
-DEFAULT_LIMIT = 10
-MAX_LIMIT = 100
-METADATA_MAX_KEYS = 20
-METADATA_KEY_MAX = 40
-METADATA_VALUE_MAX = 500
-
 ID_PATTERNS = {
     prefix: re.compile(rf"{prefix}_[0-9A-Za-z]+")
     for prefix in ("cus", "ben", "doc", "pay", "scr", "tkt", "msg", "att")
 }
-_LIMIT_RE = re.compile(r"[0-9]{1,3}")
-_CURSOR_RE = re.compile(r"([a-z]+):([0-9]{1,18})")
-
-
-class _Missing:
-    """The type of ``MISSING``: a field absent from the body (unlike JSON ``null``)."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
 
 
 # ---- time -----------------------------------------------------------------------
@@ -197,160 +177,6 @@ def check_query(ctx: RequestContext, allowed: Iterable[str] = ()) -> None:
         raise validation_failed(unknown)
 
 
-# ---- validation ----------------------------------------------------------------------
-
-
-class Validator:
-    """Check a JSON object field by field, collecting errors as dotted names."""
-
-    def __init__(
-        self,
-        body: Mapping[str, JSON],
-        allowed: Iterable[str],
-        *,
-        prefix: str = "",
-        errors: dict[str, str] | None = None,
-    ) -> None:
-        self.body = body
-        self.prefix = prefix
-        self.errors: dict[str, str] = {} if errors is None else errors
-        known = set(allowed)
-        for name in body:
-            if name not in known:
-                self.fail(name, "unknown field")
-
-    def fail(self, name: str, message: str) -> None:
-        """Record ``message`` for field ``name`` (first error per field wins)."""
-        self.errors.setdefault(self.prefix + name, message)
-
-    def has(self, name: str) -> bool:
-        """Return whether the body carries ``name`` (even as ``null``)."""
-        return name in self.body
-
-    def ok(self, name: str) -> bool:
-        """Return whether no error was recorded for ``name``."""
-        return self.prefix + name not in self.errors
-
-    def raise_if_errors(self) -> None:
-        """Raise 422 ``validation_failed`` if any error was recorded."""
-        if self.errors:
-            raise validation_failed(self.errors)
-
-    def _fetch(self, name: str, required: bool, nullable: bool) -> Any:
-        if name not in self.body:
-            if required:
-                self.fail(name, "required")
-            return MISSING
-        value = self.body[name]
-        if value is None:
-            if not nullable:
-                self.fail(name, "required" if required else "must not be null")
-                return MISSING
-            return None
-        return value
-
-    def string(
-        self,
-        name: str,
-        *,
-        required: bool = False,
-        nullable: bool = False,
-        min_len: int = 1,
-        max_len: int = 200,
-        pattern: re.Pattern[str] | None = None,
-        pattern_message: str = "has an invalid format",
-    ) -> Any:
-        """Return a string field, ``None``, or ``MISSING`` (errors recorded)."""
-        value = self._fetch(name, required, nullable)
-        if value is MISSING or value is None:
-            return value
-        if not isinstance(value, str):
-            self.fail(name, "must be a string")
-            return MISSING
-        if min_len > 0 and not value.strip():
-            self.fail(name, "must not be empty")
-            return MISSING
-        if len(value) < min_len:
-            self.fail(name, f"must be at least {min_len} characters")
-            return MISSING
-        if len(value) > max_len:
-            self.fail(name, f"must be at most {max_len} characters")
-            return MISSING
-        if pattern is not None and not pattern.fullmatch(value):
-            self.fail(name, pattern_message)
-            return MISSING
-        return value
-
-    def choice(
-        self, name: str, choices: Sequence[str], *, required: bool = False
-    ) -> Any:
-        """Return one of ``choices`` or ``MISSING`` (errors recorded)."""
-        value = self._fetch(name, required, False)
-        if value is MISSING:
-            return value
-        if not isinstance(value, str) or value not in choices:
-            self.fail(name, "must be one of: " + ", ".join(choices))
-            return MISSING
-        return value
-
-    def obj(self, name: str, *, required: bool = False, nullable: bool = False) -> Any:
-        """Return a nested JSON object, ``None``, or ``MISSING``."""
-        value = self._fetch(name, required, nullable)
-        if value is MISSING or value is None:
-            return value
-        if not isinstance(value, dict):
-            self.fail(name, "must be an object")
-            return MISSING
-        return value
-
-    def nested(
-        self, name: str, body: Mapping[str, JSON], allowed: Iterable[str]
-    ) -> Validator:
-        """Return a validator for the object ``name``, sharing this one's errors."""
-        return Validator(
-            body, allowed, prefix=f"{self.prefix}{name}.", errors=self.errors
-        )
-
-    def metadata(self, name: str = "metadata") -> Any:
-        """Return a metadata object (resources.md limits) or ``MISSING``."""
-        value = self._fetch(name, False, False)
-        if value is MISSING:
-            return value
-        if not isinstance(value, dict):
-            self.fail(name, "must be an object of strings")
-            return MISSING
-        if len(value) > METADATA_MAX_KEYS:
-            self.fail(name, f"must have at most {METADATA_MAX_KEYS} keys")
-            return MISSING
-        good = True
-        for key, item in value.items():
-            if not 1 <= len(key) <= METADATA_KEY_MAX:
-                self.fail(name, f"keys must be 1..{METADATA_KEY_MAX} characters")
-                good = False
-            elif not isinstance(item, str):
-                self.fail(f"{name}.{key}", "must be a string")
-                good = False
-            elif len(item) > METADATA_VALUE_MAX:
-                self.fail(
-                    f"{name}.{key}", f"must be at most {METADATA_VALUE_MAX} characters"
-                )
-                good = False
-        return dict(value) if good else MISSING
-
-    def ref_id(
-        self, name: str, prefix: str, *, required: bool = False, nullable: bool = False
-    ) -> Any:
-        """Return an id field with the right prefix, ``None``, or ``MISSING``."""
-        return self.string(
-            name,
-            required=required,
-            nullable=nullable,
-            max_len=64,
-            pattern=ID_PATTERNS[prefix],
-            pattern_message=f"must be an id starting with {prefix}_",
-        )
-
-
 # ---- rows ---------------------------------------------------------------------------
 
 
@@ -387,108 +213,3 @@ def load_metadata(text: str | None) -> dict[str, str]:
     """Load stored metadata."""
     loaded: dict[str, str] = json.loads(text or "{}")
     return loaded
-
-
-# ---- pagination -------------------------------------------------------------------
-
-
-def encode_cursor(kind: str, seq: int) -> str:
-    """Return the opaque cursor for the row after ``seq`` in list ``kind``."""
-    return base64.urlsafe_b64encode(f"{kind}:{seq}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(kind: str, cursor: str) -> int | None:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        return None
-    match = _CURSOR_RE.fullmatch(text)
-    if match is None or match.group(1) != kind:
-        return None
-    return int(match.group(2))
-
-
-def page_params(
-    ctx: RequestContext, kind: str, filters: Iterable[str] = ()
-) -> tuple[int, int | None]:
-    """Check the query of a list endpoint; return ``(limit, cursor_seq)``.
-
-    Unknown parameters, a bad ``limit`` and a cursor not issued by this list are 422.
-    """
-    check_query(ctx, {"limit", "cursor", *filters})
-    errors: dict[str, str] = {}
-    limit = DEFAULT_LIMIT
-    raw_limit = ctx.query_value("limit")
-    if raw_limit is not None:
-        if _LIMIT_RE.fullmatch(raw_limit) and 1 <= int(raw_limit) <= MAX_LIMIT:
-            limit = int(raw_limit)
-        else:
-            errors["limit"] = f"must be an integer from 1 to {MAX_LIMIT}"
-    seq: int | None = None
-    raw_cursor = ctx.query_value("cursor")
-    if raw_cursor is not None:
-        seq = _decode_cursor(kind, raw_cursor)
-        if seq is None:
-            errors["cursor"] = "invalid cursor; pass next_cursor from the previous page"
-    if errors:
-        raise validation_failed(errors)
-    return limit, seq
-
-
-def list_page(
-    db: sqlite3.Connection,
-    *,
-    kind: str,
-    select: str,
-    where: Sequence[tuple[str, Any]],
-    limit: int,
-    cursor: int | None,
-    render: Callable[[dict[str, Any]], JSON],
-    oldest_first: bool = False,
-) -> Reply:
-    """Run a keyset-paginated query over ``seq`` and return the list reply.
-
-    ``select`` is ``SELECT … FROM table``; ``where`` holds ``(sql, param)`` pairs
-    (``param`` may be ``None`` for a clause without one).
-    """
-    clauses = [clause for clause, _ in where]
-    params = [param for _, param in where if param is not None]
-    if cursor is not None:
-        clauses.append("seq > ?" if oldest_first else "seq < ?")
-        params.append(cursor)
-    sql = select
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += f" ORDER BY seq {'ASC' if oldest_first else 'DESC'} LIMIT ?"
-    params.append(limit + 1)
-    found = rows(db, sql, params)
-    has_more = len(found) > limit
-    found = found[:limit]
-    next_cursor = encode_cursor(kind, found[-1]["seq"]) if has_more else None
-    return json_reply(
-        {
-            "data": [render(row) for row in found],
-            "has_more": has_more,
-            "next_cursor": next_cursor,
-        }
-    )
-
-
-def filter_id(ctx: RequestContext, name: str, prefixes: Sequence[str]) -> str | None:
-    """Return an id filter from the query, refusing a malformed one with 422."""
-    value = ctx.query_value(name)
-    if value is None:
-        return None
-    if not any(ID_PATTERNS[prefix].fullmatch(value) for prefix in prefixes):
-        starts = " or ".join(f"{prefix}_" for prefix in prefixes)
-        raise validation_failed({name: f"must be an id starting with {starts}"})
-    return value
-
-
-def filter_choice(ctx: RequestContext, name: str, choices: Sequence[str]) -> str | None:
-    """Return an enum filter from the query, refusing an unknown value with 422."""
-    value = ctx.query_value(name)
-    if value is not None and value not in choices:
-        raise validation_failed({name: "must be one of: " + ", ".join(choices)})
-    return value

@@ -15,22 +15,26 @@ from nuvera_client.sandbox._routes._banking import (
     normalise_iban,
 )
 from nuvera_client.sandbox._routes._common import (
-    MISSING,
-    Validator,
     check_query,
     dump_metadata,
-    filter_id,
     fresh_id,
     iso,
     json_body,
     json_reply,
-    list_page,
     load_metadata,
     now_ts,
     one,
-    page_params,
     require_id,
     stored,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    filter_id,
+    list_page,
+    page_params,
+)
+from nuvera_client.sandbox._routes._validation import (
+    MISSING,
+    Validator,
 )
 from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 

@@ -8,10 +8,12 @@ from typing import Any
 from nuvera_client.sandbox._routes._common import (
     check_query,
     json_reply,
-    list_page,
     one,
-    page_params,
     rows,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    list_page,
+    page_params,
 )
 from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 

@@ -8,22 +8,26 @@ from typing import Any
 
 from nuvera_client.sandbox._routes import screening
 from nuvera_client.sandbox._routes._common import (
-    MISSING,
-    Validator,
     check_query,
     dump_metadata,
-    filter_choice,
     fresh_id,
     iso,
     json_body,
     json_reply,
-    list_page,
     load_metadata,
     now_ts,
     one,
-    page_params,
     require_id,
     stored,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    filter_choice,
+    list_page,
+    page_params,
+)
+from nuvera_client.sandbox._routes._validation import (
+    MISSING,
+    Validator,
 )
 from nuvera_client.sandbox._routing import (
     JSON,

@@ -9,15 +9,12 @@ from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
     ID_PATTERNS,
     check_query,
-    filter_id,
     fresh_id,
     iso,
     json_reply,
-    list_page,
     media_type,
     now_ts,
     one,
-    page_params,
     require_id,
     stored,
     unsupported_media_type,
@@ -28,6 +25,11 @@ from nuvera_client.sandbox._routes._files import (
     read_upload,
     store_content,
     stream_content,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    filter_id,
+    list_page,
+    page_params,
 )
 from nuvera_client.sandbox._routing import (
     JSON,

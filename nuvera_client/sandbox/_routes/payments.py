@@ -10,25 +10,29 @@ from typing import Any
 from nuvera_client.sandbox._routes import beneficiaries, crypto, customers
 from nuvera_client.sandbox._routes._banking import FIAT_MINOR_UNITS
 from nuvera_client.sandbox._routes._common import (
-    MISSING,
-    Validator,
     check_query,
     dump_metadata,
     empty_action_body,
-    filter_choice,
-    filter_id,
     fresh_id,
     invalid_state,
     iso,
     json_body,
     json_reply,
-    list_page,
     load_metadata,
     now_ts,
     one,
-    page_params,
     require_id,
     stored,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    filter_choice,
+    filter_id,
+    list_page,
+    page_params,
+)
+from nuvera_client.sandbox._routes._validation import (
+    MISSING,
+    Validator,
 )
 from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 

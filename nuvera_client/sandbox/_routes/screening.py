@@ -7,15 +7,17 @@ from typing import Any
 
 from nuvera_client.sandbox._routes._common import (
     check_query,
-    filter_id,
     fresh_id,
     iso,
     json_reply,
-    list_page,
     now_ts,
     one,
-    page_params,
     require_id,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    filter_id,
+    list_page,
+    page_params,
 )
 from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 

@@ -7,8 +7,6 @@ from typing import Any
 
 from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
-    MISSING,
-    Validator,
     check_query,
     empty_action_body,
     fresh_id,
@@ -17,11 +15,9 @@ from nuvera_client.sandbox._routes._common import (
     iso_or_none,
     json_body,
     json_reply,
-    list_page,
     media_type,
     now_ts,
     one,
-    page_params,
     require_id,
     rows,
     stored,
@@ -32,6 +28,14 @@ from nuvera_client.sandbox._routes._files import (
     read_form,
     read_upload,
     store_content,
+)
+from nuvera_client.sandbox._routes._pagination import (
+    list_page,
+    page_params,
+)
+from nuvera_client.sandbox._routes._validation import (
+    MISSING,
+    Validator,
 )
 from nuvera_client.sandbox._routing import (
     JSON,

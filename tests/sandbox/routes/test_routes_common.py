@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from nuvera_client.sandbox._routes._common import encode_cursor, iso
+from nuvera_client.sandbox._routes._common import iso
+from nuvera_client.sandbox._routes._pagination import encode_cursor
 
 from .conftest import Api
 
