@@ -102,12 +102,16 @@ def verify(
     *,
     method: str,
     uri: str,
-    body: bytes,
+    body: bytes = b"",
+    body_hash: str | None = None,
     now: int | None = None,
     max_ttl: int = 60,
     require_canonical: bool = True,
 ) -> Verified:
     """Check a token against the request it signs, as a Nuvera server would.
+
+    Give the received ``body``, or only its SHA-256 hex as ``body_hash`` when the
+    body was streamed and not kept.
 
     Raises:
         VerificationError: with the PROTOCOL §3 code of the first failing check.
@@ -152,7 +156,7 @@ def verify(
         raise VerificationError("method_mismatch", f"{claims['method']} != {method}")
     if claims["uri"] != uri:
         raise VerificationError("uri_mismatch", f"{claims['uri']!r} != {uri!r}")
-    expected_hash = hashlib.sha256(body).hexdigest()
+    expected_hash = body_hash or hashlib.sha256(body).hexdigest()
     if claims["body_hash"] != expected_hash:
         raise VerificationError("body_hash_mismatch", f"over {len(body)} bytes")
     if require_canonical:

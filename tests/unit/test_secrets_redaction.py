@@ -1,0 +1,133 @@
+"""No log line, message, repr or traceback ever holds a secret.
+
+A run of succeeding and failing requests over loopback, with every logger at
+DEBUG, then a search of everything captured for the API key, the private key
+PEM (any of its lines), the passphrase and any whole token (or its signature).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from loopback_server import base_url, serve
+
+from nuvera_client import ApiKey, Credentials, NuveraAuth, RequestSigner
+from nuvera_client.errors import NuveraError, error_from_response
+from nuvera_client.keys import load_private_key, private_key_pem
+
+PASSPHRASE = "tr0ub4dor&3-unique-passphrase"
+
+
+def _secret_lines(pem: str) -> list[str]:
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
+
+
+def test_secrets_never_leak(
+    rsa_key: rsa.RSAPrivateKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("nuvera_client", "httpx", "httpcore", "hpack"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    api_key = ApiKey.generate("test").reveal()
+    other_key = ApiKey.generate("test").reveal()
+    encrypted_pem = private_key_pem(rsa_key, PASSPHRASE)
+    plain_pem = private_key_pem(rsa_key)
+    texts: list[str] = []
+    tokens: list[str] = []
+
+    def record(error: BaseException) -> None:
+        texts.append(str(error))
+        texts.append(repr(error))
+        texts.append("".join(traceback.format_exception(error)))
+
+    def expect_error(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except (NuveraError, ValueError, TypeError) as exc:
+            record(exc)
+        else:
+            pytest.fail("expected an error")
+
+    auth = NuveraAuth(api_key, encrypted_pem, passphrase=PASSPHRASE)
+    texts += [repr(auth), str(auth.api_key), repr(auth.api_key), repr(auth.signer)]
+    texts.append(repr(Credentials(api_key, encrypted_pem, PASSPHRASE)))
+    texts.append(repr(Credentials("garbage", plain_pem)))
+
+    with serve(rsa_key.public_key(), api_key) as server:
+        url = base_url(server)
+        with httpx.Client(base_url=url, auth=auth, timeout=10) as client:
+            responses = [
+                client.get("/v1/customers", params={"email": "a@b.com"}),
+                client.post("/v1/customers", json={"name": "Zoë"}),
+                client.post(
+                    "/v1/documents",
+                    data={"customer_id": "cus_1"},
+                    files={"file": ("a.txt", b"hello")},
+                ),
+                client.delete("/v1/beneficiaries/ben_1"),
+            ]
+        assert [r.status_code for r in responses] == [200, 200, 200, 200]
+        # The server refuses another application's key: an APIError results.
+        wrong = NuveraAuth(other_key, rsa_key)
+        with httpx.Client(base_url=url, auth=wrong, timeout=10) as client:
+            refused = client.get("/v1/customers")
+        assert refused.status_code == 401
+        error = error_from_response(
+            refused.status_code, refused.content, dict(refused.headers)
+        )
+        record(error)
+    tokens = [
+        seen.headers["authorization"].removeprefix("Bearer ") for seen in server.seen
+    ]
+    assert len(tokens) == 5
+    assert [seen.code for seen in server.seen] == ["ok"] * 4 + ["invalid_api_key"]
+
+    # Bad inputs that hold secrets.
+    expect_error(lambda: NuveraAuth(api_key, encrypted_pem))
+    expect_error(
+        lambda: NuveraAuth(api_key, encrypted_pem, passphrase=PASSPHRASE + "x")
+    )
+    expect_error(lambda: NuveraAuth(api_key[:-3], encrypted_pem, passphrase=PASSPHRASE))
+    expect_error(lambda: NuveraAuth(api_key[:-1] + "Z", plain_pem))
+    expect_error(lambda: load_private_key(plain_pem[:400]))
+    expect_error(lambda: load_private_key(plain_pem.replace("-----BEGIN", "")))
+    expect_error(lambda: RequestSigner(plain_pem, ttl=120))
+    expect_error(lambda: RequestSigner(plain_pem).sign("GET", "/v1/x", jti=api_key + "!"))
+    expect_error(
+        lambda: RequestSigner(
+            ec.generate_private_key(ec.SECP256R1())
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+            )
+            .decode(),
+            passphrase=PASSPHRASE,
+        )
+    )
+    expect_error(lambda: auth.rotate(api_key=ApiKey.generate("live").reveal()))
+
+    haystack = "\n".join(
+        texts + [record.getMessage() for record in caplog.records] + [caplog.text]
+    )
+    assert "HTTP Request" in haystack  # httpx's own logging was captured
+    secrets = {
+        "api key": api_key,
+        "other api key": other_key,
+        "passphrase": PASSPHRASE,
+    }
+    for index, line in enumerate(
+        _secret_lines(plain_pem) + _secret_lines(encrypted_pem)
+    ):
+        secrets[f"pem line {index}"] = line
+    for index, token in enumerate(tokens):
+        secrets[f"token {index}"] = token
+        secrets[f"signature {index}"] = token.rsplit(".", 1)[1]
+    leaked = [name for name, value in secrets.items() if value in haystack]
+    assert leaked == []
