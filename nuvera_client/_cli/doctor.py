@@ -259,7 +259,8 @@ def _check_clock(response: httpx.Response, local: float, checks: list[Check]) ->
     if server is None:
         checks.append(Check("clock", "warn", "the response has no usable Date header"))
         return
-    offset = server - local
+    # Date has whole seconds (truncated): centre the estimate on the half second.
+    offset = server + 0.5 - local
     detail = f"offset {offset:+.0f}s against the server's Date (leeway {CLOCK_LEEWAY}s)"
     if abs(offset) > CLOCK_LEEWAY:
         fix = (

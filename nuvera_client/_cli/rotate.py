@@ -151,9 +151,11 @@ def run(args: argparse.Namespace) -> int:
             if step.kind != kind:
                 kind = step.kind
                 title = "Signing key" if kind == "signing-key" else "API key"
+                if step is not steps[0]:
+                    print()
                 print(f"{title} rotation (zero downtime):")
-            mark = f"[{step.status}]" if args.check else ""
-            print(f"  {step.number}. {mark:<10}{step.action}".replace("  ", " ", 1))
+            mark = f"[{step.status}] " if args.check else ""
+            print(f"  {step.number}. {mark}{step.action}")
             if step.detail:
                 print(f"      -> {step.detail}")
     return EXIT_FAILED if failed else EXIT_OK

@@ -71,7 +71,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(capsys: pytest.CaptureFixture[str]):
     """Run ``main(argv)``; return exit code, stdout and stderr."""
 
     def run(*argv: str) -> Result:
@@ -131,7 +131,7 @@ def sandbox_server() -> Iterator[object]:
 
 
 @pytest.fixture
-def make_app(sandbox_server, tmp_path: Path, rsa_key: rsa.RSAPrivateKey):  # type: ignore[no-untyped-def]
+def make_app(sandbox_server, tmp_path: Path, rsa_key: rsa.RSAPrivateKey):
     """Create an application on the loopback sandbox; return its credentials."""
 
     def create(
@@ -159,7 +159,7 @@ def make_app(sandbox_server, tmp_path: Path, rsa_key: rsa.RSAPrivateKey):  # typ
 
 
 @pytest.fixture
-def app_env(make_app, monkeypatch: pytest.MonkeyPatch) -> App:  # type: ignore[no-untyped-def]
+def app_env(make_app, monkeypatch: pytest.MonkeyPatch) -> App:
     """An application with every permission, configured through NUVERA_* variables."""
     app: App = make_app()
     monkeypatch.setenv("NUVERA_API_KEY", app.api_key)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ from nuvera_client import ApiKey
 from .conftest import ALL_PERMISSIONS, run_subprocess, write_pair
 
 
-def checks_of(out: str) -> dict[str, dict]:
+def checks_of(out: str) -> dict[str, dict[str, Any]]:
     data = json.loads(out)
     return {c["name"]: c for c in data["checks"]}
 

@@ -6,6 +6,7 @@ import shlex
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -17,7 +18,7 @@ from .conftest import private_key_lines, run_subprocess
 CURL = "/usr/bin/curl"
 
 
-def run_curl(command_line: str) -> tuple[int, dict]:
+def run_curl(command_line: str) -> tuple[int, dict[str, Any]]:
     argv = shlex.split(command_line)
     assert argv[0] == "curl"
     done = subprocess.run(
