@@ -61,9 +61,7 @@ SECRETS = [
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUVERA_")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [os.environ.get("H4_SHIM"), str(ROOT)])
-    )
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 
