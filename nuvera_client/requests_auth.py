@@ -1,0 +1,189 @@
+"""Sign Nuvera requests made with ``requests`` (the ``requests`` extra).
+
+    import requests
+    from nuvera_client.requests_auth import NuveraRequestsAuth
+
+    auth = NuveraRequestsAuth(api_key, Path("nuvera-key.pem"))
+    requests.get("https://api.sandbox.nuvera.com/v1/customers", auth=auth)
+
+The signing is the same as :class:`nuvera_client.NuveraAuth` (PROTOCOL §2): the
+``uri`` claim is the request target ``requests`` writes on the request line
+(``PreparedRequest.path_url``) and ``body_hash`` covers the exact bytes sent.
+Multipart bodies built by requests-toolbelt's ``MultipartEncoder`` (and any
+other one-shot stream or generator) are hashed while being copied to a
+temporary file that is then sent, so a large upload is never held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterable
+from typing import IO, Any
+
+try:
+    import requests
+    import requests.auth
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "nuvera_client.requests_auth needs the 'requests' extra: "
+        "pip install 'nuvera-client[requests]'"
+    ) from exc
+
+from nuvera_client import keys
+from nuvera_client._api_key import ApiKey
+from nuvera_client._auth import USER_AGENT, _make_signer
+from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
+
+__all__ = ["NuveraRequestsAuth"]
+
+CHUNK_SIZE = 64 * 1024
+SPOOL_MEMORY_LIMIT = 1024 * 1024  # spool bodies above 1 MiB to disk
+
+
+class _Spool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """A body copied while hashed; closed when the request is dropped."""
+
+    def __del__(self) -> None:
+        # requests never closes a request body: close quietly instead of warning.
+        if not self.closed:
+            self.close()
+
+
+class NuveraRequestsAuth(requests.auth.AuthBase):
+    """Sign every ``requests`` call for the Nuvera API (``x-api-key`` + RS256 JWT).
+
+    Args:
+        api_key: the application's API key (``nvk_live_…`` / ``nvk_test_…``).
+        private_key: the signing key in any form :class:`RequestSigner` accepts.
+        signer: a ready :class:`RequestSigner` instead of ``private_key``.
+        passphrase: for an encrypted ``private_key``.
+        ttl: token lifetime in seconds, 1..60.
+
+    Raises:
+        InvalidApiKeyError: the API key is malformed.
+        InvalidPrivateKeyError: the private key cannot sign RS256.
+    """
+
+    def __init__(
+        self,
+        api_key: str | ApiKey,
+        private_key: keys.PrivateKeySource | SigningKey | None = None,
+        *,
+        signer: RequestSigner | None = None,
+        passphrase: str | bytes | None = None,
+        ttl: int = DEFAULT_TTL,
+    ) -> None:
+        self._api_key = ApiKey.parse(api_key)
+        self._signer = _make_signer(private_key, signer, passphrase, ttl)
+
+    @property
+    def api_key(self) -> ApiKey:
+        """The API key in use (redacted when printed)."""
+        return self._api_key
+
+    @property
+    def signer(self) -> RequestSigner:
+        """The :class:`RequestSigner` in use."""
+        return self._signer
+
+    @property
+    def kid(self) -> str:
+        """The key id of the signing key."""
+        return self._signer.kid
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Sign ``request``; a one-shot body is swapped for a spooled copy."""
+        url = request.url or ""
+        if url.endswith("?"):
+            request.url = url[:-1]  # PROTOCOL §2.1: never send a bare "?"
+        digest = _hash_body(request)
+        token = self._signer.sign(
+            request.method or "GET", request.path_url, body_hash=digest
+        )
+        request.headers["x-api-key"] = self._api_key.reveal()
+        request.headers["Authorization"] = f"Bearer {token}"
+        if request.headers.get("User-Agent", "").startswith("python-requests/"):
+            request.headers["User-Agent"] = _user_agent()
+        return request
+
+    def __repr__(self) -> str:
+        return f"NuveraRequestsAuth(api_key={self._api_key!r}, kid={self.kid!r})"
+
+
+def _user_agent() -> str:
+    return f"{USER_AGENT.split(' httpx/')[0]} requests/{requests.__version__}"
+
+
+def _seekable(body: Any) -> bool:
+    try:
+        return bool(body.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _set_length(request: requests.PreparedRequest, length: int) -> None:
+    request.headers.pop("Transfer-Encoding", None)
+    request.headers["Content-Length"] = str(length)
+
+
+def _hash_body(request: requests.PreparedRequest) -> str:
+    body: Any = request.body
+    if body is None:
+        return hashlib.sha256(b"").hexdigest()
+    if isinstance(body, str):
+        # http.client would send a str as Latin-1: send the UTF-8 bytes we hash.
+        body = request.body = body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        data = bytes(body)
+        if "Content-Length" in request.headers or data:
+            _set_length(request, len(data))
+        return hashlib.sha256(data).hexdigest()
+    if hasattr(body, "read") and _seekable(body):
+        # A file: hash from where it stands, then put it back for sending.
+        position = body.tell()
+        digest = hashlib.sha256()
+        length = 0
+        try:
+            while chunk := body.read(CHUNK_SIZE):
+                data = _as_bytes(chunk)
+                digest.update(data)
+                length += len(data)
+        finally:
+            body.seek(position)
+        _set_length(request, length)
+        return digest.hexdigest()
+    if hasattr(body, "read"):
+        chunks: Iterable[Any] = iter(lambda: body.read(CHUNK_SIZE), b"")
+    elif isinstance(body, Iterable):
+        chunks = body
+    else:
+        raise TypeError(
+            f"cannot sign a request body of type {type(body).__name__}: "
+            "use bytes, str, a file object, an iterator of bytes or a MultipartEncoder"
+        )
+    return _spool(request, chunks)
+
+
+def _spool(request: requests.PreparedRequest, chunks: Iterable[Any]) -> str:
+    """Copy a one-shot body to a temporary file while hashing it; send the copy."""
+    spool: IO[bytes] = _Spool(max_size=SPOOL_MEMORY_LIMIT)
+    digest = hashlib.sha256()
+    length = 0
+    for chunk in chunks:
+        data = _as_bytes(chunk)
+        if not data:
+            continue
+        digest.update(data)
+        spool.write(data)
+        length += len(data)
+    spool.seek(0)
+    request.body = spool  # type: ignore[assignment]
+    _set_length(request, length)
+    return digest.hexdigest()
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    return bytes(chunk)
