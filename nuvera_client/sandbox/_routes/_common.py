@@ -144,7 +144,7 @@ def parse_json_bytes(raw: bytes) -> dict[str, JSON]:
         value = json.loads(
             text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant
         )
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise invalid_request(f"The body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise invalid_request("The body must be a JSON object")

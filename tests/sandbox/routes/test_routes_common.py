@@ -24,6 +24,7 @@ pytestmark = pytest.mark.anyio
         (b'{"a": 1, "a": 2}', "duplicate member"),
         (b'{"a": NaN}', "not valid JSON"),
         (b'{"name": "\xff"}', "not valid JSON"),
+        (b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "not valid JSON"),
     ],
 )
 async def test_bad_json_is_400_invalid_request(
