@@ -46,6 +46,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 logger = logging.getLogger("nuvera_client.sandbox")
 
+_SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 _PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -143,6 +144,16 @@ def _header_values(scope: Scope) -> dict[str, list[str]]:
     return values
 
 
+def _handler_headers(scope: Scope) -> Headers:
+    """Return the request headers without the credentials: handlers never see them."""
+    raw = [
+        (name, value)
+        for name, value in scope.get("headers", [])
+        if name.lower() not in _SECRET_HEADERS
+    ]
+    return Headers(raw=raw)
+
+
 async def _parse_form(scope: Scope, body: bytes, max_part: int) -> FormData:
     sent = False
 
@@ -222,7 +233,9 @@ class SandboxApp:
         headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in answer.headers
-            if k not in ("date", "x-request-id", "content-length")
+            if k not in ("date", "x-request-id")
+            # A buffered body's length is computed below; a stream keeps its own.
+            and not (k == "content-length" and answer.stream is None)
         ]
         headers.append((b"date", http_date(self._clock()).encode("ascii")))
         headers.append((b"x-request-id", request_id.encode("ascii")))
@@ -398,7 +411,7 @@ class SandboxApp:
                     path=scope["path"],
                     path_params=path_params,
                     query=query,
-                    headers=Headers(scope=scope),
+                    headers=_handler_headers(scope),
                     body=content,
                     content_type=content_type,
                     db=db,

@@ -157,9 +157,6 @@ async def test_partner_story(client: httpx.AsyncClient, clock: Clock) -> None:
     assert closed.json()["status"] == "closed"
 
 
-@pytest.mark.xfail(
-    reason="_app._send drops a streamed reply's Content-Length (reported to its owner)"
-)
 async def test_download_keeps_content_length(client: httpx.AsyncClient) -> None:
     customer = await created(
         await client.post(
