@@ -13,6 +13,7 @@ from sandbox_mint import mint, public_pem
 from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
+from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
 
 
 def test_verified_request_succeeds_with_date_and_request_id(caller: Caller) -> None:
@@ -297,3 +298,25 @@ def test_state_never_echoes_secrets_in_errors(caller: Caller) -> None:
     response = caller.send("GET", "/v1/customers", token=token)
     assert token not in response.text
     assert caller.app.api_key not in json.dumps(response.json())
+
+
+def test_handlers_never_see_the_credentials(caller: Caller) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def spy(ctx: RequestContext) -> Reply:
+        seen.append(dict(ctx.headers))
+        return Reply(200, {})
+
+    sb = Sandbox(
+        clock=caller.clock, endpoints=[Endpoint("GET", "/v1/spy", "CRYPTO_READ", spy)]
+    )
+    app = sb.create_application(
+        name="s", permissions=["CRYPTO_READ"], public_key_pem=public_pem(caller.key)
+    )
+    with httpx.Client(transport=sb.transport(), base_url="http://t") as client:
+        c = Caller(sb, caller.clock, client, app, caller.key)
+        assert c.send("GET", "/v1/spy", extra=[("x-custom", "1")]).status_code == 200
+    sb.close()
+    assert seen[0]["x-custom"] == "1"
+    assert "x-api-key" not in seen[0]
+    assert "authorization" not in seen[0]
