@@ -220,6 +220,14 @@ class CachingCredentialProvider(abc.ABC):
         """How many fetches have completed; grows by one per fetch."""
         return self._cache.generation
 
+    def needs_fetch(self) -> bool:
+        """Return whether :meth:`get` would read the source now.
+
+        True when nothing is cached yet or ``refresh_interval`` has passed; async
+        callers then call :meth:`get` in a worker thread.
+        """
+        return self._cache.needs_fetch()
+
     def get(self) -> Credentials:
         """Return the cached credentials, fetching when missing or due."""
         return self._cache.get()
@@ -734,6 +742,14 @@ class ChainCredentials:
         if callable(getattr(chosen, "refresh", None)):
             return chosen.refresh()
         return chosen.get()
+
+    def needs_fetch(self) -> bool:
+        """Return whether :meth:`get` may read a source now."""
+        chosen = self._chosen
+        if chosen is None:
+            return True
+        check = getattr(chosen, "needs_fetch", None)
+        return bool(check()) if callable(check) else True
 
     async def aget(self) -> Credentials:
         """Like :meth:`get`, in a worker thread when it may fetch."""

@@ -339,3 +339,20 @@ def test_key_cache_passes_signing_keys_through() -> None:
     cache = KeyCache()
     assert cache.load(hsm, None) is hsm
     assert cache.parses == 0
+
+
+def test_needs_fetch_follows_cache_and_interval(pem: str) -> None:
+    clock = FakeClock()
+    provider = CountingProvider(pem, refresh_interval=5, clock=clock)
+    chain = ChainCredentials([provider])
+    assert provider.needs_fetch()
+    assert chain.needs_fetch()  # nothing chosen yet
+    chain.get()
+    assert not provider.needs_fetch()
+    assert not chain.needs_fetch()
+    clock.now += 6
+    assert provider.needs_fetch()
+    assert chain.needs_fetch()
+    provider.get()
+    assert not chain.needs_fetch()
+    assert provider.fetches == 2
