@@ -288,7 +288,8 @@ class SandboxApp:
 
     async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> _Answer:
         now = self._clock()
-        method = scope["method"].upper()
+        # Compared as received: HTTP methods are case-sensitive (no uppercasing).
+        method = scope["method"]
         headers = _header_values(scope)
         body = _Body()
         await body.read(receive, self.max_body_bytes)
@@ -407,7 +408,7 @@ class SandboxApp:
             async with self.store.atransaction() as db:
                 ctx = RequestContext(
                     application_id=verified.application_id,
-                    method=scope["method"].upper(),
+                    method=scope["method"],
                     path=scope["path"],
                     path_params=path_params,
                     query=query,

@@ -320,3 +320,31 @@ def test_handlers_never_see_the_credentials(caller: Caller) -> None:
     assert seen[0]["x-custom"] == "1"
     assert "x-api-key" not in seen[0]
     assert "authorization" not in seen[0]
+
+
+def test_method_is_compared_as_received_over_loopback(
+    sandbox: Sandbox, clock: Clock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    import socket
+
+    app = sandbox.create_application(
+        name="s", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
+    )
+    with sandbox.serve() as server, httpx.Client() as client:
+        c = Caller(sandbox, clock, client, app, rsa_key)
+        token = c.token("GET", "/v1/customers")
+        request = (
+            f"get /v1/customers HTTP/1.1\r\nHost: x\r\nx-api-key: {app.api_key}\r\n"
+            f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.sendall(request)
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401")
+    assert json.loads(body)["error"]["details"] == {
+        "expected": "get",
+        "received": "GET",
+    }
