@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
 import os
+import queue
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -25,7 +36,7 @@ import httpx
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
-from nuvera_client._auth import USER_AGENT, NuveraAuth
+from nuvera_client._auth import USER_AGENT, NuveraAuth, _drop_empty_query
 from nuvera_client._base_client import (
     NuveraDeprecationWarning,
     PreparedFile,
@@ -37,6 +48,7 @@ from nuvera_client._base_client import (
     new_multipart_boundary,
     parse_response,
 )
+from nuvera_client._body import abody_hash
 from nuvera_client._config import DEFAULT_TIMEOUT, ClientConfig
 from nuvera_client._permissions import Permission, validate_permissions
 from nuvera_client._resource import Call, FilePart
@@ -100,6 +112,111 @@ def _ask(source: CredentialSource, *, refresh: bool) -> Credentials:
     return creds
 
 
+class _SigningPool:
+    """A few signing threads that wake an asyncio loop once per batch, not per token.
+
+    ``anyio.to_thread.run_sync`` costs one loop wake-up and thread hand-off per call,
+    which is as much as an RSA-2048 signature; under load, batching lets signing
+    (which releases the GIL) run on the other cores while the loop keeps serving.
+    Each token still gets its own fresh ``jti``: only the wake-ups are shared.
+    """
+
+    _BATCH = 32
+
+    def __init__(self, workers: int) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[Callable[[], str], asyncio.Future[str], asyncio.AbstractEventLoop]
+        ] = queue.SimpleQueue()
+        self._workers = workers
+        self._started = False
+        self._lock = threading.Lock()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            for index in range(self._workers):
+                threading.Thread(
+                    target=self._work, name=f"nuvera-signing-{index}", daemon=True
+                ).start()
+            self._started = True
+
+    def _work(self) -> None:
+        while True:  # daemon thread: lives as long as the process
+            batch = [self._queue.get()]
+            while len(batch) < self._BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            by_loop: dict[
+                asyncio.AbstractEventLoop,
+                list[tuple[asyncio.Future[str], str | None, BaseException | None]],
+            ] = {}
+            for sign, future, loop in batch:
+                try:
+                    result: tuple[str | None, BaseException | None] = (sign(), None)
+                except BaseException as exc:  # handed to the awaiting task
+                    result = (None, exc)
+                by_loop.setdefault(loop, []).append((future, *result))
+            for loop, done in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the loop already closed
+                    loop.call_soon_threadsafe(_settle, done)
+
+    async def run(self, sign: Callable[[], str]) -> str:
+        if not self._started:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+        self._queue.put((sign, future, loop))
+        return await future
+
+
+def _settle(
+    done: list[tuple[asyncio.Future[str], str | None, BaseException | None]],
+) -> None:
+    for future, token, exc in done:
+        if future.cancelled():
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(str(token))
+
+
+_SIGNING_POOL = _SigningPool(max(2, min(4, os.cpu_count() or 2)))
+
+
+class _ClientAuth(NuveraAuth):
+    """NuveraAuth whose async signing goes through the batched pool on asyncio.
+
+    TODO(issue 7): fold this pool into NuveraAuth itself (owner: _auth.py).
+    """
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Sign ``request``; RSA runs in the shared signing threads."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): anyio's worker threads
+            flow = super().async_auth_flow(request)
+            yield await flow.__anext__()
+            return
+        _drop_empty_query(request)
+        digest = await abody_hash(request)
+        credentials = self._credentials
+        sign = functools.partial(
+            credentials.signer.sign,
+            request.method,
+            request.url.raw_path.decode("ascii"),
+            body_hash=digest,
+        )
+        token = await _SIGNING_POOL.run(sign)
+        self._apply(request, credentials, token)
+        yield request
+
+
 class _ClientCore:
     """State both twins share: config, auth, retry policy, permissions, lifecycle."""
 
@@ -134,7 +251,7 @@ class _ClientCore:
             environment=environment,
         )
         assert config.api_key is not None  # noqa: S101 - resolve() guarantees it
-        self.auth = NuveraAuth(
+        self.auth: NuveraAuth = _ClientAuth(
             config.api_key,
             config.private_key,  # type: ignore[arg-type]
             passphrase=config.passphrase,

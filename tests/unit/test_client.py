@@ -806,3 +806,46 @@ async def test_async_upload_non_seekable(make_async: Any) -> None:
     assert server.requests[0].content == server.requests[1].content
     assert data in server.requests[1].content
     await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_async_concurrent_requests_distinct_jti(make_async: Any) -> None:
+    import anyio
+
+    client, server, _ = make_async(ok(CUSTOMER))
+    async with anyio.create_task_group() as group:
+        for _ in range(200):
+            group.start_soon(client.customers.retrieve, "cus_1")
+    assert len(server.requests) == 200
+    assert len({server.claims(i)["jti"] for i in range(200)}) == 200
+    await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_async_signing_error_propagates(make_async: Any) -> None:
+    client, server, _ = make_async(ok(CUSTOMER))
+
+    class Broken:
+        def public_key(self) -> rsa.RSAPublicKey:
+            return client.auth.signer._public
+
+        def sign(self, data: bytes) -> bytes:
+            raise RuntimeError("HSM unavailable")
+
+    client.rotate_credentials(private_key=Broken())
+    with pytest.raises(RuntimeError, match="HSM unavailable"):
+        await client.customers.retrieve("cus_1")
+    assert server.requests == []
+    await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_async_signing_cancellation(make_async: Any) -> None:
+    import anyio
+
+    client, _, _ = make_async(ok(CUSTOMER))
+    with anyio.move_on_after(0):
+        await client.customers.retrieve("cus_1")
+    # The pool survives a cancelled waiter.
+    assert (await client.customers.retrieve("cus_1")).id == "cus_1"
+    await client.aclose()
