@@ -558,8 +558,6 @@ def test_sandbox_responses_validate_against_the_schemas(
             request.method, request.url.raw_path.decode(), response.status_code, media
         )
         for header in documented.get("headers", {}):
-            if header == "Content-Length":
-                continue  # its own test below
             if resolve(DOC, documented["headers"][header]).get("required"):
                 assert header.lower() in response.headers, f"{where}: no {header}"
         statuses.add(response.status_code)
@@ -590,11 +588,6 @@ def test_an_idempotent_replay_is_marked_and_identical(
     assert json.loads(first_body) == json.loads(second_body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox/_app.py drops the handler's Content-Length on streamed replies "
-    "(reported; remove this mark once fixed)",
-)
 def test_a_download_carries_its_content_length(
     sandbox_exchanges: list[tuple[httpx.Request, httpx.Response, bytes]],
 ) -> None:
