@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -40,6 +40,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 class UsageError(NuveraError):
@@ -175,6 +176,8 @@ class Settings:
     passphrase_source: str = ""
     base_url_text: str | None = None
     base_url_source: str = ""
+    problems: dict[str, str] = field(default_factory=dict)
+    """Setting -> why it could not be read; raised when the setting is used."""
 
     def api_key(self) -> ApiKey:
         """Return the parsed API key.
@@ -182,6 +185,8 @@ class Settings:
         Raises:
             ConfigurationError: none configured, or it is malformed.
         """
+        if "api_key" in self.problems:
+            raise ConfigurationError(self.problems["api_key"])
         if self.api_key_text is None:
             raise ConfigurationError(
                 f"no API key: set {ENV_API_KEY}, pass --api-key-file FILE, or store "
@@ -200,6 +205,9 @@ class Settings:
         Raises:
             ConfigurationError: none configured, or it cannot sign RS256.
         """
+        for name in ("private_key", "passphrase"):
+            if name in self.problems:
+                raise ConfigurationError(self.problems[name])
         if self.private_key is None:
             raise ConfigurationError(
                 f"no private key: pass --private-key FILE, set {ENV_PRIVATE_KEY_FILE} "
@@ -237,7 +245,9 @@ def resolve_settings(
 
     key_file = getattr(args, "api_key_file", None)
     if key_file:
-        settings.api_key_text = _read_text(Path(key_file), "--api-key-file")
+        settings.api_key_text = _lazy(
+            settings, "api_key", lambda: _read_text(Path(key_file), "--api-key-file")
+        )
         settings.api_key_source = f"--api-key-file {key_file}"
     elif source.get(ENV_API_KEY):
         settings.api_key_text = source[ENV_API_KEY]
@@ -262,19 +272,28 @@ def resolve_settings(
         settings.private_key_path = Path(profile["private_key_file"]).expanduser()
         settings.private_key_source = f"{where} ({settings.private_key_path})"
     if settings.private_key_path is not None:
-        settings.private_key = _read_bytes(
-            settings.private_key_path, settings.private_key_source
+        path, what = settings.private_key_path, settings.private_key_source
+        settings.private_key = _lazy(
+            settings, "private_key", lambda: _read_bytes(path, what)
         )
 
     variable = getattr(args, "passphrase_env", None)
     if variable:
-        settings.passphrase = _env_value(source, variable, "--passphrase-env")
+        settings.passphrase = _lazy(
+            settings,
+            "passphrase",
+            lambda: _env_value(source, variable, "--passphrase-env"),
+        )
         settings.passphrase_source = f"--passphrase-env {variable}"
     elif source.get(ENV_PRIVATE_KEY_PASSPHRASE):
         settings.passphrase = source[ENV_PRIVATE_KEY_PASSPHRASE]
         settings.passphrase_source = ENV_PRIVATE_KEY_PASSPHRASE
     elif profile.get("passphrase_env"):
-        settings.passphrase = _env_value(source, profile["passphrase_env"], where)
+        settings.passphrase = _lazy(
+            settings,
+            "passphrase",
+            lambda: _env_value(source, profile["passphrase_env"], where),
+        )
         settings.passphrase_source = f"{where} (${profile['passphrase_env']})"
 
     base_url = getattr(args, "base_url", None)
@@ -290,6 +309,16 @@ def resolve_settings(
     else:
         settings.base_url_source = "the API key's environment"
     return settings
+
+
+def _lazy(settings: Settings, name: str, read: Callable[[], T]) -> T | None:
+    # A setting that cannot be read fails the command that uses it, not every
+    # command: `nuvera doctor` reports it as one failed check among the others.
+    try:
+        return read()
+    except ConfigurationError as exc:
+        settings.problems[name] = str(exc)
+        return None
 
 
 def _read_text(path: Path, what: str) -> str:

@@ -161,7 +161,11 @@ def run_record(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         try:
             # The partner's own command, run as given, without a shell.
-            returncode = subprocess.run(cmd, env=env, check=False).returncode  # noqa: S603
+            # With --json, stdout is ours: the program's own output goes to stderr.
+            stdout = 2 if args.format == "json" else None
+            returncode = subprocess.run(  # noqa: S603
+                cmd, env=env, stdout=stdout, check=False
+            ).returncode
         except FileNotFoundError:
             raise UsageError(f"command not found: {cmd[0]}") from None
         lines = record_file.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from nuvera_client._api_key import ApiKey
+from nuvera_client._config import check_base_url
 from nuvera_client._signer import MAX_TTL
 
 from ._common import (
@@ -94,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         settings.api_key()  # raises the "no API key" configuration error
     base = settings.base_url(api_key) if args.url.startswith("/") else None
     url = target_url(base, args.url)
+    if base is None:
+        # A full URL gets the same checks as a base URL: loopback-only plain HTTP,
+        # and no live key against a sandbox (nor a test key against production).
+        check_base_url(f"{url.scheme}://{url.netloc.decode('ascii')}", _env(api_key))
     if url.raw_path.endswith(b"?") and not url.query:
         url = url.copy_with(query=None)
     uri = url.raw_path.decode("ascii")
@@ -147,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
         )
         print(curl)
     return EXIT_OK
+
+
+def _env(api_key: ApiKey | None) -> str | None:
+    return None if api_key is None else api_key.env
 
 
 def _parse_header(text: str) -> tuple[str, str]:

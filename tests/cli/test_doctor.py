@@ -156,3 +156,40 @@ def test_doctor_as_subprocess(app_env):
     result = run_subprocess(["doctor"])
     assert result.code == 0, result.out + result.err
     assert "all checks passed" in result.out
+
+
+def test_unreadable_key_file_is_one_failed_check(cli, app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY_FILE", str(tmp_path / "gone.pem"))
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    checks = checks_of(result.out)
+    assert checks["api key"]["status"] == "ok"
+    assert checks["private key"]["status"] == "fail"
+    assert "gone.pem" in checks["private key"]["detail"]
+
+
+def test_server_down_is_a_failed_check(cli, app_env, monkeypatch):
+    monkeypatch.setenv("NUVERA_BASE_URL", "http://127.0.0.1:9")
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    server = checks_of(result.out)["server"]
+    assert server["status"] == "fail"
+    assert "cannot reach" in server["detail"]
+    assert server["fix"]
+
+
+def test_encrypted_key_via_passphrase_env(cli, app_env, monkeypatch, tmp_path, rsa_key):
+    from nuvera_client import keys
+
+    encrypted = tmp_path / "enc.pem"
+    encrypted.write_text(keys.private_key_pem(rsa_key, "s3cret"))
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY_FILE", str(encrypted))
+    missing = cli("doctor", "--offline", "--json")
+    assert checks_of(missing.out)["private key"]["status"] == "fail"
+    assert "encrypted" in checks_of(missing.out)["private key"]["detail"]
+    monkeypatch.setenv("MY_PASS", "s3cret")
+    ok = cli("doctor", "--passphrase-env", "MY_PASS")
+    assert ok.code == 0, ok.out
+    assert "s3cret" not in ok.out
+    unset = cli("doctor", "--passphrase-env", "NOT_SET", "--json")
+    assert "NOT_SET" in checks_of(unset.out)["private key"]["detail"]

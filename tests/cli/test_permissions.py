@@ -112,3 +112,20 @@ def test_permissions_as_subprocess():
     result = run_subprocess(["permissions", "validate", "DOCUMENTS_WRITE"])
     assert result.code == 1
     assert "DOCUMENTS_WRITE needs DOCUMENTS_READ" in result.err
+
+
+def test_record_json_keeps_stdout_for_the_report(capfd, tmp_path):
+    from nuvera_client._cli import main
+
+    script = tmp_path / "chatty.py"
+    script.write_text(
+        "import os\n"
+        "print('hello from the program')\n"
+        "with open(os.environ['NUVERA_RECORD_PERMISSIONS_FILE'], 'a') as f:\n"
+        "    f.write('CRYPTO_READ\\n')\n"
+    )
+    code = main(["permissions", "record", "--json", "--", sys.executable, str(script)])
+    captured = capfd.readouterr()
+    assert code == 0
+    assert json.loads(captured.out)["permissions"] == ["CRYPTO_READ"]
+    assert "hello from the program" in captured.err

@@ -193,3 +193,12 @@ def test_sign_as_subprocess_never_prints_secrets(app_env):
 @pytest.mark.parametrize("header", ["Authorization: x", "x-api-key: y", "nocolon"])
 def test_sign_rejects_bad_extra_headers(cli, app_env, header):
     assert cli("sign", "GET", "/v1/customers", "--header", header).code == 2
+
+
+def test_full_url_gets_the_base_url_checks(cli, app_env):
+    plain_remote = cli("sign", "GET", "http://api.example.com/v1/customers")
+    assert plain_remote.code == 2
+    assert "plain http" in plain_remote.err
+    live = cli("sign", "GET", "https://api.nuvera.com/v1/customers")
+    assert live.code == 2  # a test key against production
+    assert "test API key" in live.err
