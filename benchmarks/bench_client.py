@@ -31,7 +31,7 @@ from nuvera_client._signer import EMPTY_BODY_HASH, RequestSigner
 
 BASE = "http://127.0.0.1:8787"
 TS = "2026-11-27T21:53:40Z"
-CUSTOMER = {
+CUSTOMER: dict[str, Any] = {
     "id": "cus_1",
     "object": "customer",
     "type": "individual",

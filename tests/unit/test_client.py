@@ -47,7 +47,7 @@ BASE = "http://127.0.0.1:8787"
 TS = "2026-11-27T21:53:40Z"
 API_KEY = ApiKey.generate("test")
 
-CUSTOMER = {
+CUSTOMER: dict[str, Any] = {
     "id": "cus_1",
     "object": "customer",
     "type": "individual",
@@ -62,7 +62,7 @@ CUSTOMER = {
     "created_at": TS,
     "updated_at": TS,
 }
-PAYMENT = {
+PAYMENT: dict[str, Any] = {
     "id": "pay_1",
     "object": "payment",
     "customer_id": "cus_1",
@@ -77,7 +77,7 @@ PAYMENT = {
     "created_at": TS,
     "updated_at": TS,
 }
-DOCUMENT = {
+DOCUMENT: dict[str, Any] = {
     "id": "doc_1",
     "object": "document",
     "customer_id": "cus_1",
@@ -135,7 +135,10 @@ class Server:
     def claims(self, index: int) -> dict[str, Any]:
         token = self.requests[index].headers["authorization"].split(" ", 1)[1]
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        return claims
 
 
 @pytest.fixture
@@ -245,7 +248,7 @@ def test_amount_never_float(make_client: Any) -> None:
             customer_id="c",
             beneficiary_id="b",
             amount=10.0,
-            currency="EUR",  # type: ignore[arg-type]
+            currency="EUR",
         )
     payment = client.payments.create(
         customer_id="c", beneficiary_id="b", amount=Decimal("10.00"), currency="EUR"
@@ -407,7 +410,7 @@ def test_caller_idempotency_key_kept(make_client: Any) -> None:
     )
     assert [r.headers["idempotency-key"] for r in server.requests] == ["order-42"] * 2
     with pytest.raises(TypeError, match="idempotency_key"):
-        client.customers.retrieve("cus_1", **{"idempotency_key": "x"})  # type: ignore[arg-type]
+        client.customers.retrieve("cus_1", **{"idempotency_key": "x"})
 
 
 def test_upload_retried_with_identical_multipart_body(
@@ -827,7 +830,8 @@ async def test_async_signing_error_propagates(make_async: Any) -> None:
 
     class Broken:
         def public_key(self) -> rsa.RSAPublicKey:
-            return client.auth.signer._public
+            public: rsa.RSAPublicKey = client.auth.signer._public
+            return public
 
         def sign(self, data: bytes) -> bytes:
             raise RuntimeError("HSM unavailable")
