@@ -368,7 +368,8 @@ class _ClientCore:
                 return
             self._warned.add(call.endpoint)
         logger.warning("%s", notice)
-        warnings.warn(notice, NuveraDeprecationWarning, stacklevel=5)
+        # stacklevel 6: observe < _execute < _request < _send < resource method < caller
+        warnings.warn(notice, NuveraDeprecationWarning, stacklevel=6)
 
     def log_failure(self, call: Call[Any], exc: Exception, attempt: int) -> None:
         logger.debug(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from pathlib import Path
@@ -89,6 +90,11 @@ def _content(
         max_retries=max_retries,
         timeout=timeout,
     )
+
+
+def _partial_path(target: Path) -> Path:
+    # Written beside the target, then renamed: a failed download leaves no stub.
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
 
 
 class Documents(SyncResource):
@@ -183,14 +189,19 @@ class Documents(SyncResource):
     ) -> Path:
         """Write a document's content to ``path``, streaming; returns the path."""
         target = Path(path)
-        with (
-            self.stream(
-                document_id, max_retries=max_retries, timeout=timeout
-            ) as chunks,
-            target.open("wb") as out,
-        ):
-            for chunk in chunks:
-                out.write(chunk)
+        partial = _partial_path(target)
+        try:
+            with (
+                self.stream(
+                    document_id, max_retries=max_retries, timeout=timeout
+                ) as chunks,
+                partial.open("wb") as out,
+            ):
+                for chunk in chunks:
+                    out.write(chunk)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         return target
 
 
@@ -286,12 +297,17 @@ class AsyncDocuments(AsyncResource):
     ) -> Path:
         """Write a document's content to ``path``, streaming; returns the path."""
         target = Path(path)
-        async with (
-            self.stream(
-                document_id, max_retries=max_retries, timeout=timeout
-            ) as chunks,
-            await anyio.open_file(target, "wb") as out,
-        ):
-            async for chunk in chunks:
-                await out.write(chunk)
+        partial = _partial_path(target)
+        try:
+            async with (
+                self.stream(
+                    document_id, max_retries=max_retries, timeout=timeout
+                ) as chunks,
+                await anyio.open_file(partial, "wb") as out,
+            ):
+                async for chunk in chunks:
+                    await out.write(chunk)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         return target

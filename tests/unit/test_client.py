@@ -853,3 +853,22 @@ async def test_async_signing_cancellation(make_async: Any) -> None:
     # The pool survives a cancelled waiter.
     assert (await client.customers.retrieve("cus_1")).id == "cus_1"
     await client.aclose()
+
+
+def test_download_to_leaves_no_partial_file(make_client: Any, tmp_path: Path) -> None:
+    class Broken(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield b"first chunk"
+            raise httpx.ReadError("connection reset mid-body")
+
+    client, _, _ = make_client(httpx.Response(200, stream=Broken()))
+    with pytest.raises(APIConnectionError):
+        client.documents.download_to("doc_1", tmp_path / "out.bin")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_deprecation_warning_points_at_caller(make_client: Any) -> None:
+    client, _, _ = make_client(ok(CUSTOMER, Sunset="Wed, 01 Jul 2026 00:00:00 GMT"))
+    with pytest.warns(NuveraDeprecationWarning) as record:
+        client.customers.retrieve("cus_1")
+    assert record[0].filename == __file__
