@@ -153,3 +153,112 @@ def test_partner_story_through_the_cli(served, tmp_path):
 
     for text in (generated.out, doctor.out, customer.out, signed.out, denied.err):
         assert app["api_key"] not in text
+
+
+def test_rotation_and_recording_through_the_cli(served, tmp_path):
+    state, base_url = served
+    old = tmp_path / "old"
+    new = tmp_path / "new"
+    for directory in (old, new):
+        result = run_subprocess(
+            ["keys", "generate", "--bits", "2048", "--out", str(directory)]
+        )
+        assert result.code == 0, result.err
+    created = run_subprocess(
+        [
+            "sandbox",
+            "app",
+            "create",
+            "--state",
+            str(state),
+            "--name",
+            "rot",
+            "--permissions",
+            "CUSTOMERS_READ,CUSTOMERS_WRITE,CRYPTO_READ",
+            "--public-key",
+            str(old / "nuvera_public.pem"),
+            "--json",
+        ],
+    )
+    assert created.code == 0, created.err
+    app = json.loads(created.out)
+    env = dict(
+        os.environ,
+        NUVERA_API_KEY=app["api_key"],
+        NUVERA_PRIVATE_KEY_FILE=str(old / "nuvera_private.pem"),
+        NUVERA_BASE_URL=base_url,
+        XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+    )
+
+    def sandbox(*argv: str) -> dict[str, object]:
+        done = run_subprocess(
+            ["sandbox", "keys", *argv, "--state", str(state), "--json"]
+        )
+        assert done.code == 0, done.err
+        return json.loads(done.out) if done.out.strip() else {}
+
+    def plan(*argv: str) -> tuple[int, dict[int, str]]:
+        done = run_subprocess(["rotate", "plan", "--check", "--json", *argv], env=env)
+        steps = json.loads(done.out)["steps"]
+        return done.code, {s["number"]: s["status"] for s in steps}
+
+    signing = (
+        "--kind",
+        "signing-key",
+        "--new-private-key",
+        str(new / "nuvera_private.pem"),
+    )
+    assert plan(*signing) == (
+        1,
+        {1: "ok", 2: "pending", 3: "fail", 4: "pending", 5: "pending"},
+    )
+    sandbox(
+        "add-signing-key",
+        app["application_id"],
+        "--public-key",
+        str(new / "nuvera_public.pem"),
+    )
+    assert plan(*signing) == (
+        0,
+        {1: "ok", 2: "ok", 3: "ok", 4: "pending", 5: "pending"},
+    )
+    sandbox("remove-signing-key", app["application_id"], app["kid"])
+    env["NUVERA_PRIVATE_KEY_FILE"] = str(new / "nuvera_private.pem")
+    old_key = ("--old-private-key", str(old / "nuvera_private.pem"))
+    assert plan(*signing, *old_key) == (
+        0,
+        {1: "ok", 2: "ok", 3: "ok", 4: "ok", 5: "ok"},
+    )
+
+    rotated = sandbox("rotate-api-key", app["application_id"])
+    new_key_file = tmp_path / "new.key"
+    new_key_file.write_text(str(rotated["api_key"]))
+    api = ("--kind", "api-key", "--new-api-key-file", str(new_key_file))
+    assert plan(*api) == (0, {1: "ok", 2: "ok", 3: "pending", 4: "pending"})
+    sandbox("revoke-api-key", app["application_id"], app["api_key"][:13])
+    old_key_file = tmp_path / "old.key"
+    old_key_file.write_text(app["api_key"])
+    env["NUVERA_API_KEY"] = str(rotated["api_key"])
+    assert plan(*api, "--old-api-key-file", str(old_key_file)) == (
+        0,
+        {1: "ok", 2: "ok", 3: "ok", 4: "ok"},
+    )
+
+    script = tmp_path / "service.py"
+    script.write_text(
+        "try:\n"
+        "    from nuvera_client import NuveraClient\n"
+        "except ImportError:\n"
+        "    from nuvera_client._client import NuveraClient\n"
+        "with NuveraClient() as client:\n"
+        "    list(client.crypto.networks.list())\n"
+        "    client.customers.list().first_page()\n"
+    )
+    env["PYTHONPATH"] = str(REPO)
+    recorded = run_subprocess(
+        ["permissions", "record", "--json", "--", sys.executable, str(script)], env=env
+    )
+    assert recorded.code == 0, recorded.err
+    assert json.loads(recorded.out)["permissions"] == ["CUSTOMERS_READ", "CRYPTO_READ"]
+    doctor = run_subprocess(["doctor"], env=env)
+    assert doctor.code == 0, doctor.out
