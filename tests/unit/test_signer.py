@@ -16,7 +16,11 @@ from jwt_verifier import b64url_decode, verify
 
 from nuvera_client import RequestSigner, SigningKey
 from nuvera_client._signer import EMPTY_BODY_HASH, canonical_json, normalize_target
-from nuvera_client.errors import InvalidPrivateKeyError, InvalidTTLError
+from nuvera_client.errors import (
+    ConfigurationError,
+    InvalidPrivateKeyError,
+    InvalidTTLError,
+)
 from nuvera_client.keys import private_key_pem
 
 FIXED_NOW = 1_767_225_600  # what the fixed_clock fixture reads
@@ -74,6 +78,33 @@ def test_token_verifies_and_is_canonical(
         b'{"alg":"RS256","kid":"' + signer.kid.encode() + b'","typ":"JWT"}'
     )
     assert b" " not in verified.payload_bytes
+    assert verified.payload_bytes == canonical_json(verified.claims)
+    assert verified.header_bytes == canonical_json(verified.header)
+
+
+@pytest.mark.parametrize("issuer", ["nuvera-ä", "a/b+c&d", 'q"uote'])
+def test_fast_payload_path_equals_canonical_json(
+    rsa_key: rsa.RSAPrivateKey, issuer: str
+) -> None:
+    signer = RequestSigner(rsa_key, issuer=issuer, audience=issuer[::-1])
+    token = signer.sign("PATCH", "/v1/x?a=[1]&b=%C3%A9", b"{}", iat=0, jti="j" * 16)
+    payload = b64url_decode(token.split(".")[1])
+    assert payload == canonical_json(json.loads(payload))
+    assert json.loads(payload) == signer.claims(
+        "PATCH", "/v1/x?a=[1]&b=%C3%A9", b"{}", iat=0, jti="j" * 16
+    )
+
+
+def test_issuer_audience_and_iat_range(rsa_key: rsa.RSAPrivateKey) -> None:
+    for bad in ("", "\ud800"):
+        with pytest.raises((ConfigurationError, ValueError)):
+            RequestSigner(rsa_key, issuer=bad)
+        with pytest.raises((ConfigurationError, ValueError)):
+            RequestSigner(rsa_key, audience=bad)
+    signer = RequestSigner(rsa_key)
+    for bad_iat in (-1, 2**53):
+        with pytest.raises(ValueError, match="Unix seconds"):
+            signer.claims("GET", "/", iat=bad_iat)
 
 
 def test_same_inputs_same_token_and_fresh_jti_otherwise(signer: RequestSigner) -> None:
