@@ -599,3 +599,90 @@ def test_a_download_carries_its_content_length(
     assert downloads
     for response, body in downloads:
         assert response.headers.get("content-length") == str(len(body))
+
+
+# ----------------------------------------------------------- the SDK's models
+
+MODEL_ENUMS = {  # model enum -> where the file defines its values
+    "BeneficiaryStatus": "#/components/schemas/BeneficiaryStatus",
+    "BeneficiaryType": "#/components/schemas/BeneficiaryType",
+    "CryptoStatus": "#/components/schemas/ReferenceStatus",
+    "CustomerStatus": "#/components/schemas/CustomerStatus",
+    "CustomerType": "#/components/schemas/CustomerType",
+    "DocumentType": "#/components/schemas/DocumentType",
+    "KycStatus": "#/components/schemas/KycStatus",
+    "MessageAuthor": "#/components/schemas/SupportMessage/properties/author",
+    "PaymentStatus": "#/components/schemas/PaymentStatus",
+    "ScreeningStatus": "#/components/schemas/ScreeningStatus",
+    "SubjectType": "#/components/schemas/ScreeningResult/properties/subject_type",
+    "TicketPriority": "#/components/schemas/TicketPriority",
+    "TicketStatus": "#/components/schemas/TicketStatus",
+}
+
+
+def _models() -> dict[str, Any]:
+    import dataclasses
+
+    from nuvera_client import models
+
+    return {
+        name: getattr(models, name)
+        for name in models.__all__
+        if dataclasses.is_dataclass(getattr(models, name)) and name != "NuveraModel"
+    }
+
+
+def test_models_have_exactly_the_schema_fields() -> None:
+    import dataclasses
+
+    models = _models()
+    assert len(models) >= 14
+    for name, model in models.items():
+        schema = DOC["components"]["schemas"][name]
+        fields = {f.name for f in dataclasses.fields(model)} - {"extra"}
+        assert fields == set(schema["properties"]), name
+
+
+def test_model_enums_have_exactly_the_schema_values() -> None:
+    import enum
+
+    from nuvera_client import models
+
+    enums = {
+        name: getattr(models, name)
+        for name in models.__all__
+        if isinstance(getattr(models, name), type)
+        and issubclass(getattr(models, name), enum.Enum)
+        and name != "OpenEnum"  # the base class
+    }
+    assert set(enums) == set(MODEL_ENUMS)
+    for name, model_enum in enums.items():
+        values = set(resolve(DOC, {"$ref": MODEL_ENUMS[name]})["enum"])
+        assert {member.value for member in model_enum} == values, name
+
+
+def test_sandbox_responses_round_trip_through_the_models(
+    sandbox_exchanges: list[tuple[httpx.Request, httpx.Response, bytes]],
+) -> None:
+    models = _models()
+    parsed = 0
+    for request, response, body in sandbox_exchanges:
+        if not 200 <= response.status_code < 300:
+            continue
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            continue
+        schema, _ = _response_schema(
+            request.method, request.url.raw_path.decode(), response.status_code,
+            "application/json",
+        )  # fmt: skip
+        name = schema["$ref"].rsplit("/", 1)[1]
+        payload = json.loads(body)
+        items = [payload]
+        if name.endswith("List"):
+            name, items = name[: -len("List")], payload["data"]
+        for item in items:
+            model = models[name].from_dict(item)
+            assert model.extra == {}, (name, model.extra)
+            assert model.to_dict() == item, name
+            parsed += 1
+    assert parsed > 40
