@@ -11,7 +11,13 @@ from nuvera_client._api_key import ApiKey
 from nuvera_client._config import ENV_API_KEY, check_base_url
 
 from . import _profile
-from ._common import EXIT_OK, UsageError, add_format_option, command, print_json
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    add_format_option,
+    command,
+    print_json,
+)
 
 
 def register(subparsers: Any) -> None:

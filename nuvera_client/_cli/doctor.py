@@ -21,14 +21,12 @@ from nuvera_client.errors import ConfigurationError, error_from_response
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
-    Settings,
-    add_credential_options,
     add_format_option,
     command,
     explain,
     print_json,
-    resolve_settings,
 )
+from ._settings import Settings, add_credential_options, resolve_settings
 
 CLOCK_LEEWAY = 10  # PROTOCOL §3 checks 13/14
 P = Permission

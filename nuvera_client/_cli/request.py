@@ -18,17 +18,14 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
-    add_body_options,
-    add_credential_options,
     add_format_option,
-    build_body,
     command,
     explain,
     fail,
-    http_client,
     print_json,
-    resolve_settings,
 )
+from ._request_body import add_body_options, build_body
+from ._settings import add_credential_options, http_client, resolve_settings
 
 
 def register(subparsers: Any) -> None:

@@ -19,12 +19,11 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
-    add_credential_options,
     add_format_option,
     command,
     print_json,
-    resolve_settings,
 )
+from ._settings import add_credential_options, resolve_settings
 
 PROBE_PATH = "/v1/crypto/assets?limit=1"
 ACCEPTED_CODES = ("permission_denied", "not_found")

@@ -17,17 +17,14 @@ from nuvera_client._signer import MAX_TTL
 
 from ._common import (
     EXIT_OK,
-    Body,
     UsageError,
-    add_body_options,
-    add_credential_options,
     add_format_option,
-    build_body,
     command,
     mask_token,
     print_json,
-    resolve_settings,
 )
+from ._request_body import Body, add_body_options, build_body
+from ._settings import add_credential_options, resolve_settings
 
 
 def register(subparsers: Any) -> None:

@@ -1,0 +1,255 @@
+"""Owns CLI settings: flags, then ``NUVERA_*`` variables, then the profile file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from nuvera_client._api_key import ApiKey
+from nuvera_client._auth import NuveraAuth
+from nuvera_client._config import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_PRIVATE_KEY,
+    ENV_PRIVATE_KEY_FILE,
+    ENV_PRIVATE_KEY_PASSPHRASE,
+    base_url_for,
+    check_base_url,
+)
+from nuvera_client._signer import RequestSigner
+from nuvera_client.errors import ConfigurationError
+
+from . import _profile
+
+T = TypeVar("T")
+
+
+def add_credential_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose credentials and server."""
+    group = parser.add_argument_group(
+        "credentials (flags, then NUVERA_* variables, then the profile file)"
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="profile in $XDG_CONFIG_HOME/nuvera/config.toml (default: "
+        "$NUVERA_PROFILE or 'default')",
+    )
+    group.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help=f"read the API key from FILE (else ${ENV_API_KEY})",
+    )
+    group.add_argument(
+        "--private-key",
+        metavar="FILE",
+        help=f"private key PEM/DER file (else ${ENV_PRIVATE_KEY} or "
+        f"${ENV_PRIVATE_KEY_FILE})",
+    )
+    group.add_argument(
+        "--passphrase-env",
+        metavar="VAR",
+        help=f"read the key's passphrase from variable VAR (else "
+        f"${ENV_PRIVATE_KEY_PASSPHRASE})",
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"API base URL (else ${ENV_BASE_URL}; default from the key's environment)",
+    )
+
+
+@dataclass
+class Settings:
+    """Resolved, not yet validated, settings with where each one came from."""
+
+    profile_name: str
+    profile: dict[str, str]
+    api_key_text: str | None = None
+    api_key_source: str = ""
+    private_key: bytes | None = field(default=None, repr=False)
+    private_key_source: str = ""
+    private_key_path: Path | None = None
+    passphrase: str | None = field(default=None, repr=False)
+    passphrase_source: str = ""
+    base_url_text: str | None = None
+    base_url_source: str = ""
+    problems: dict[str, str] = field(default_factory=dict)
+    """Setting -> why it could not be read; raised when the setting is used."""
+
+    def api_key(self) -> ApiKey:
+        """Return the parsed API key.
+
+        Raises:
+            ConfigurationError: none configured, or it is malformed.
+        """
+        if "api_key" in self.problems:
+            raise ConfigurationError(self.problems["api_key"])
+        if self.api_key_text is None:
+            raise ConfigurationError(
+                f"no API key: set {ENV_API_KEY}, pass --api-key-file FILE, or store "
+                "it in a profile (`nuvera config set --store-api-key`)"
+            )
+        try:
+            return ApiKey.parse(self.api_key_text)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{exc} (API key from {self.api_key_source})"
+            ) from None
+
+    def signer(self, ttl: int = 30) -> RequestSigner:
+        """Return a signer for the configured private key.
+
+        Raises:
+            ConfigurationError: none configured, or it cannot sign RS256.
+        """
+        for name in ("private_key", "passphrase"):
+            if name in self.problems:
+                raise ConfigurationError(self.problems[name])
+        if self.private_key is None:
+            raise ConfigurationError(
+                f"no private key: pass --private-key FILE, set {ENV_PRIVATE_KEY_FILE} "
+                f"or {ENV_PRIVATE_KEY}, or run `nuvera keys generate --profile NAME`"
+            )
+        try:
+            return RequestSigner(self.private_key, passphrase=self.passphrase, ttl=ttl)
+        except ConfigurationError as exc:
+            raise type(exc)(
+                f"{exc} (private key from {self.private_key_source})"
+            ) from None
+
+    def base_url(self, key: ApiKey | None) -> httpx.URL:
+        """Return the checked base URL (loopback-only plain HTTP, key environment)."""
+        text = self.base_url_text or base_url_for(key.env if key else "test")
+        return check_base_url(text, key.env if key else None)
+
+    def auth(self, ttl: int = 30) -> NuveraAuth:
+        """Return :class:`NuveraAuth` for these credentials."""
+        return NuveraAuth(self.api_key(), signer=self.signer(ttl))
+
+
+def resolve_settings(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Collect the settings: flags, then ``NUVERA_*`` variables, then the profile.
+
+    Raises:
+        ConfigurationError: a named file or variable cannot be read.
+    """
+    source = os.environ if env is None else env
+    name, profile = _profile.load_profile(getattr(args, "profile", None), source)
+    settings = Settings(profile_name=name, profile=profile)
+    where = f"profile {name!r}"
+
+    key_file = getattr(args, "api_key_file", None)
+    if key_file:
+        settings.api_key_text = _lazy(
+            settings, "api_key", lambda: _read_text(Path(key_file), "--api-key-file")
+        )
+        settings.api_key_source = f"--api-key-file {key_file}"
+    elif source.get(ENV_API_KEY):
+        settings.api_key_text = source[ENV_API_KEY]
+        settings.api_key_source = ENV_API_KEY
+    elif profile.get("api_key"):
+        settings.api_key_text = profile["api_key"]
+        settings.api_key_source = where
+
+    key_path = getattr(args, "private_key", None)
+    if key_path:
+        settings.private_key_path = Path(key_path).expanduser()
+        settings.private_key_source = f"--private-key {key_path}"
+    elif source.get(ENV_PRIVATE_KEY):
+        settings.private_key = source[ENV_PRIVATE_KEY].encode("utf-8")
+        settings.private_key_source = ENV_PRIVATE_KEY
+    elif source.get(ENV_PRIVATE_KEY_FILE):
+        settings.private_key_path = Path(source[ENV_PRIVATE_KEY_FILE]).expanduser()
+        settings.private_key_source = (
+            f"{ENV_PRIVATE_KEY_FILE}={settings.private_key_path}"
+        )
+    elif profile.get("private_key_file"):
+        settings.private_key_path = Path(profile["private_key_file"]).expanduser()
+        settings.private_key_source = f"{where} ({settings.private_key_path})"
+    if settings.private_key_path is not None:
+        path, what = settings.private_key_path, settings.private_key_source
+        settings.private_key = _lazy(
+            settings, "private_key", lambda: _read_bytes(path, what)
+        )
+
+    variable = getattr(args, "passphrase_env", None)
+    if variable:
+        settings.passphrase = _lazy(
+            settings,
+            "passphrase",
+            lambda: _env_value(source, variable, "--passphrase-env"),
+        )
+        settings.passphrase_source = f"--passphrase-env {variable}"
+    elif source.get(ENV_PRIVATE_KEY_PASSPHRASE):
+        settings.passphrase = source[ENV_PRIVATE_KEY_PASSPHRASE]
+        settings.passphrase_source = ENV_PRIVATE_KEY_PASSPHRASE
+    elif profile.get("passphrase_env"):
+        settings.passphrase = _lazy(
+            settings,
+            "passphrase",
+            lambda: _env_value(source, profile["passphrase_env"], where),
+        )
+        settings.passphrase_source = f"{where} (${profile['passphrase_env']})"
+
+    base_url = getattr(args, "base_url", None)
+    if base_url:
+        settings.base_url_text, settings.base_url_source = base_url, "--base-url"
+    elif source.get(ENV_BASE_URL):
+        settings.base_url_text, settings.base_url_source = (
+            source[ENV_BASE_URL],
+            ENV_BASE_URL,
+        )
+    elif profile.get("base_url"):
+        settings.base_url_text, settings.base_url_source = profile["base_url"], where
+    else:
+        settings.base_url_source = "the API key's environment"
+    return settings
+
+
+def _lazy(settings: Settings, name: str, read: Callable[[], T]) -> T | None:
+    # A setting that cannot be read fails the command that uses it, not every
+    # command: `nuvera doctor` reports it as one failed check among the others.
+    try:
+        return read()
+    except ConfigurationError as exc:
+        settings.problems[name] = str(exc)
+        return None
+
+
+def _read_text(path: Path, what: str) -> str:
+    return _read_bytes(path, what).decode("utf-8", "replace").strip()
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.expanduser().read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {path} ({what}): {exc.strerror}"
+        ) from None
+
+
+def _env_value(source: Mapping[str, str], variable: str, what: str) -> str:
+    value = source.get(variable)
+    if not value:
+        raise ConfigurationError(
+            f"the passphrase variable {variable} ({what}) is not set or empty"
+        )
+    return value
+
+
+def http_client(settings: Settings, *, timeout: float = 30.0) -> httpx.Client:
+    """Return an ``httpx.Client`` signing with ``settings`` against its base URL."""
+    auth = settings.auth()
+    return httpx.Client(
+        base_url=settings.base_url(auth.api_key), auth=auth, timeout=timeout
+    )
