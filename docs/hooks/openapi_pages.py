@@ -456,7 +456,7 @@ def render_index(spec: Mapping[str, Any]) -> str:
         lines.append(
             f"| {statuses.get(name, '')} | {name} | {_cell(response['description'])} |"
         )
-    lines += ["", "### Error schemas", ""]
+    lines += ["", "The error schemas, field by field:", ""]
     for name in ("Error", "ErrorObject", "ErrorType", "ErrorCode", "ErrorDetails"):
         lines += render_schema(spec, name)
     return "\n".join(lines).rstrip() + "\n"
