@@ -28,10 +28,6 @@ class UsageError(NuveraError):
     """The command line cannot be acted on (exit code 2)."""
 
 
-class CheckFailed(NuveraError):
-    """A check or a server refusal already explained on stderr (exit code 1)."""
-
-
 def fail(message: str) -> None:
     """Print ``nuvera: message`` on stderr."""
     print(f"nuvera: {message}", file=sys.stderr)
@@ -47,10 +43,6 @@ def command(func: Handler) -> Handler:
         except (UsageError, ConfigurationError) as exc:
             fail(f"error: {exc}")
             return EXIT_USAGE
-        except CheckFailed as exc:
-            if str(exc):
-                fail(str(exc))
-            return EXIT_FAILED
         except APIError as exc:
             for line in explain(exc):
                 fail(line)

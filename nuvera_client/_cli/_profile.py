@@ -27,7 +27,6 @@ from nuvera_client.errors import ConfigurationError
 __all__ = [
     "DEFAULT_PROFILE",
     "ENV_PROFILE",
-    "PROFILE_KEYS",
     "config_path",
     "dumps",
     "load_profile",
@@ -37,17 +36,6 @@ __all__ = [
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "NUVERA_PROFILE"
-PROFILE_KEYS = (
-    "base_url",
-    "private_key_file",
-    "passphrase_env",
-    "public_key_file",
-    "kid",
-    "api_key_prefix",
-    "api_key",
-)
-"""The settings a profile may hold (anything else in the file is kept but unused)."""
-
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _SECTION_RE = re.compile(r"\[\s*([A-Za-z0-9_-]+)\s*\]")
 _PAIR_RE = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(".*")')
