@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import shlex
 import tempfile
@@ -103,14 +105,8 @@ def run(args: argparse.Namespace) -> int:
     body = build_body(args)
     method = args.method.upper()
     extra = [_parse_header(h) for h in args.header]
-    claims = signer.claims(method, uri, body.content)
-    token = signer.sign(
-        method,
-        uri,
-        body_hash=str(claims["body_hash"]),
-        iat=int(str(claims["iat"])),
-        jti=str(claims["jti"]),
-    )
+    token = signer.sign(method, uri, body.content)
+    claims = decoded_claims(token)
     shown_token = token if args.show_token else mask_token(token)
     headers: dict[str, str] = {
         "x-api-key": api_key.redacted if api_key else "<not configured>",
@@ -150,6 +146,15 @@ def run(args: argparse.Namespace) -> int:
         )
         print(curl)
     return EXIT_OK
+
+
+def decoded_claims(token: str) -> dict[str, Any]:
+    """Decode a token's payload: what is shown is exactly what was signed."""
+    payload = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return decoded
 
 
 def _env(api_key: ApiKey | None) -> str | None:
