@@ -290,3 +290,62 @@ async def test_tasks_pick_up_rotations_through_refresh(
     assert traffic.completed >= 5 * PHASE_CALLS
     assert provider.generation == 3
     check_sandbox_saw_the_new_keys(partner)
+
+
+# The client polls a caching provider's get() (cheap: no I/O until the interval
+# passes) only with the _ClientCore.poll() change proposed in the issue-5 report;
+# strict, so these fail loudly (XPASS) the day it lands and the marks must go.
+NEEDS_CLIENT_POLL = pytest.mark.xfail(
+    strict=True,
+    reason="the client does not poll provider.get() for refresh_interval yet",
+)
+
+
+@NEEDS_CLIENT_POLL
+def test_refresh_interval_reaches_the_client_before_any_refusal(
+    server: SandboxServer, aws: Any
+) -> None:
+    partner = Partner(server, aws)
+    partner.create()
+    secrets = CountingClient(aws)
+    now = [0.0]
+    provider = AwsSecretsManagerCredentials(
+        SECRET, client=secrets, refresh_interval=300, clock=lambda: now[0]
+    )
+    with NuveraClient(credentials=provider, base_url=server.base_url) as client:
+        client.crypto.assets.list(limit=1).first_page()
+        old_prefix = partner.rotate_api_key()  # published; old key still valid
+        client.crypto.assets.list(limit=1).first_page()
+        assert secrets.calls == 1  # cached: the interval has not passed
+        now[0] = 301
+        client.crypto.assets.list(limit=1).first_page()
+        assert secrets.calls == 2
+        assert client.auth.api_key.reveal() == partner.api_key
+        # Already on the new key: revoking the old one costs no refusal, no read.
+        partner.server.sandbox.revoke_api_key(partner.app_id, old_prefix)
+        for _ in range(5):
+            client.crypto.assets.list(limit=1).first_page()
+        assert secrets.calls == 2
+
+
+@NEEDS_CLIENT_POLL
+@pytest.mark.anyio
+async def test_refresh_interval_reaches_the_async_client(
+    server: SandboxServer, aws: Any
+) -> None:
+    partner = Partner(server, aws)
+    partner.create()
+    secrets = CountingClient(aws)
+    now = [0.0]
+    provider = AwsSecretsManagerCredentials(
+        SECRET, client=secrets, refresh_interval=300, clock=lambda: now[0]
+    )
+    async with AsyncNuveraClient(
+        credentials=provider, base_url=server.base_url
+    ) as client:
+        await client.crypto.assets.list(limit=1).first_page()
+        partner.rotate_api_key()
+        now[0] = 301
+        await client.crypto.assets.list(limit=1).first_page()
+        assert secrets.calls == 2
+        assert client.auth.api_key.reveal() == partner.api_key
