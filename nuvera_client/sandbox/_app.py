@@ -37,7 +37,12 @@ from nuvera_client.sandbox._routing import (
     RequestContext,
 )
 from nuvera_client.sandbox._store import Store
-from nuvera_client.sandbox._verify import IncomingRequest, check_permission, verify
+from nuvera_client.sandbox._verify import (
+    IncomingRequest,
+    Verified,
+    check_permission,
+    verify,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -379,7 +384,7 @@ class SandboxApp:
         path_params: dict[str, str],
         headers: dict[str, list[str]],
         content: bytes,
-        verified: Any,
+        verified: Verified,
         request_id: str,
         now: float,
         idem_key: str | None,
