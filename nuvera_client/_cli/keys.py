@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,9 @@ def generate(args: argparse.Namespace) -> int:
         f"  1. Upload {public_path} to your API application "
         "(Settings > Platform > API Applications > Signing keys)."
     )
-    print(f"  2. export {ENV_PRIVATE_KEY_FILE}={private_path.resolve()}")
+    print(
+        f"  2. export {ENV_PRIVATE_KEY_FILE}={shlex.quote(str(private_path.resolve()))}"
+    )
     print(
         "  3. export NUVERA_API_KEY=... (the key shown once when the app was created)"
     )
