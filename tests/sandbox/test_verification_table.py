@@ -577,6 +577,85 @@ def _(env: Env) -> httpx.Response:
     return env.c.send("POST", "/v1/payments", b"{}", extra=[("idempotency-key", "k1")])
 
 
+# -- precedence: the first failing check wins ---------------------------------
+
+
+@case("first_wins_revoked_before_disabled", 401, "api_key_revoked")
+def _(env: Env) -> httpx.Response:
+    env.sb.rotate_api_key(env.c.app.id, grace_period=0)
+    env.sb.disable_application(env.c.app.id)
+    return env.c.send(*GET)
+
+
+@case("first_wins_disabled_before_missing_signature", 403, "application_disabled")
+def _(env: Env) -> httpx.Response:
+    env.sb.disable_application(env.c.app.id)
+    return env.c.raw(*GET, [("x-api-key", env.c.app.api_key)])
+
+
+@case("first_wins_malformed_before_algorithm", 401, "malformed_token")
+def _(env: Env) -> httpx.Response:
+    token = mint(
+        env.c.key,
+        kid=env.c.kid,
+        payload=good_claims(env),
+        header={"alg": "none", "crit": []},
+    )
+    return bearer(env, token)
+
+
+@case("first_wins_unknown_kid_before_signature", 401, "unknown_signing_key")
+def _(env: Env) -> httpx.Response:
+    kid = kid_of(env.key2.public_key())
+    return bearer(env, mint(env.c.key, kid=kid, payload=good_claims(env)))
+
+
+@case("first_wins_issuer_before_expiry", 401, "invalid_issuer")
+def _(env: Env) -> httpx.Response:
+    now = env.now()
+    return bearer(env, env.c.token(*GET, iss="x", iat=now - 100, exp=now - 70))
+
+
+@case("first_wins_expiry_before_replay", 401, "token_expired", _now)
+def _(env: Env) -> httpx.Response:
+    token = env.c.token(*GET, ttl=5)
+    assert bearer(env, token).status_code == 200
+    env.c.clock.t += 16
+    return bearer(env, token)
+
+
+@case(
+    "first_wins_method_before_uri",
+    401,
+    "method_mismatch",
+    {"expected": "GET", "received": "PUT"},
+)
+def _(env: Env) -> httpx.Response:
+    return bearer(env, env.c.token("PUT", "/v1/elsewhere"))
+
+
+@case(
+    "first_wins_405_before_permission",
+    405,
+    "method_not_allowed",
+    {"allowed_methods": ["GET", "POST"]},
+)
+def _(env: Env) -> httpx.Response:
+    env.sb.set_permissions(env.c.app.id, [])
+    return env.c.send("PATCH", "/v1/customers", b"{}")
+
+
+@case(
+    "first_wins_permission_before_idempotency",
+    403,
+    "permission_denied",
+    {"required_permission": "PAYMENTS_WRITE"},
+)
+def _(env: Env) -> httpx.Response:
+    env.sb.set_permissions(env.c.app.id, ["CUSTOMERS_READ"])
+    return env.c.send("POST", "/v1/payments", b"{}")
+
+
 # -- the table, in-process and over loopback -----------------------------------
 
 
@@ -631,7 +710,7 @@ def test_refusal(
     assert "date" in response.headers
     assert env.c.app.api_key not in response.text
     if status == 405:
-        assert response.headers["allow"] == "GET, POST"
+        assert response.headers["allow"] == ", ".join(expected["allowed_methods"])
 
 
 def test_table_covers_every_code() -> None:
