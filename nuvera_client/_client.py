@@ -235,12 +235,17 @@ class _ClientCore:
         credentials: CredentialSource | None,
     ) -> None:
         self.provider = credentials
+        self._current: Credentials | None = None
+        # Caching providers (they expose ``generation``) are asked before every
+        # call: cheap until their refresh_interval passes, then they fetch.
+        self._poll = credentials is not None and hasattr(credentials, "generation")
         if credentials is not None:
             if api_key is not None or private_key is not None:
                 raise ConfigurationError(
                     "pass either credentials= or api_key=/private_key=, not both"
                 )
             creds = _ask(credentials, refresh=False)
+            self._current = creds
             api_key, private_key = creds.api_key, creds.private_key
             passphrase = creds.passphrase
         config = ClientConfig.resolve(
@@ -268,6 +273,7 @@ class _ClientCore:
         self.generation = 0
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
+        self._adopt_lock = threading.Lock()
         self._used: set[Permission] = set()
         self._warned: set[str] = set()
         self._record_file = os.environ.get(RECORD_PERMISSIONS_ENV) or None
@@ -406,7 +412,36 @@ class _ClientCore:
                 return  # someone else already swapped the credentials
             creds = _ask(self.provider, refresh=True)
             logger.debug("credentials refreshed from the provider")
+            self.adopt(creds)
+
+    def adopt(self, creds: Credentials) -> None:
+        """Switch to ``creds`` unless they are the ones in use."""
+        if creds is self._current:
+            return
+        with self._adopt_lock:
+            if creds is self._current:
+                return
             self.rotate(creds.api_key, creds.private_key, creds.passphrase)
+            self._current = creds
+
+    def poll(self) -> None:
+        """Ask a caching provider for its current credentials (sync clients)."""
+        if self._poll and self.provider is not None:
+            self.adopt(_ask(self.provider, refresh=False))
+
+    async def apoll(self) -> None:
+        """Like :meth:`poll`; a provider fetch runs in a worker thread."""
+        if not (self._poll and self.provider is not None):
+            return
+        provider = self.provider
+        needs_fetch = getattr(provider, "needs_fetch", None)
+        if callable(needs_fetch) and needs_fetch():
+            creds = await anyio.to_thread.run_sync(
+                functools.partial(_ask, provider, refresh=False)
+            )
+        else:
+            creds = _ask(provider, refresh=False)
+        self.adopt(creds)
 
 
 def _prepare_files(parts: Sequence[FilePart], stack: ExitStack) -> list[PreparedFile]:
@@ -566,6 +601,7 @@ class NuveraClient:
     def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
         core = self._core
         core.authorize(call)
+        core.poll()
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()
@@ -757,6 +793,7 @@ class AsyncNuveraClient:
     async def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
         core = self._core
         core.authorize(call)
+        await core.apoll()
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()

@@ -872,3 +872,68 @@ def test_deprecation_warning_points_at_caller(make_client: Any) -> None:
     with pytest.warns(NuveraDeprecationWarning) as record:
         client.customers.retrieve("cus_1")
     assert record[0].filename == __file__
+
+
+class PollingProvider:
+    """A caching provider: ``generation`` grows when its source is read again."""
+
+    def __init__(self, creds: Credentials) -> None:
+        self.creds = creds
+        self.generation = 1
+        self.gets = 0
+        self.due = False
+
+    def needs_fetch(self) -> bool:
+        return self.due
+
+    def get(self) -> Credentials:
+        self.gets += 1
+        return self.creds
+
+    def refresh(self) -> Credentials:
+        return self.creds
+
+
+def test_caching_provider_polled_before_each_call(
+    make_client: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    provider = PollingProvider(Credentials(API_KEY, rsa_key))
+    client, server, _ = make_client(ok(CUSTOMER), credentials=provider)
+    client.customers.retrieve("cus_1")
+    new_key = ApiKey.generate("test")
+    provider.creds = Credentials(new_key, rsa_key)  # the interval passed: new read
+    client.customers.retrieve("cus_1")
+    assert server.requests[0].headers["x-api-key"] == API_KEY.reveal()
+    assert server.requests[1].headers["x-api-key"] == new_key.reveal()
+    assert provider.gets == 3  # once at start, once per call
+
+
+def test_plain_callable_not_polled(
+    make_client: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    calls: list[int] = []
+
+    def source() -> Credentials:
+        calls.append(1)
+        return Credentials(API_KEY, rsa_key)
+
+    client, _, _ = make_client(ok(CUSTOMER), credentials=source)
+    for _ in range(3):
+        client.customers.retrieve("cus_1")
+    assert calls == [1]
+
+
+@pytest.mark.anyio
+async def test_async_caching_provider_polled(
+    make_async: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    provider = PollingProvider(Credentials(API_KEY, rsa_key))
+    client, server, _ = make_async(
+        ok(CUSTOMER), credentials=provider, api_key=None, private_key=None
+    )
+    new_key = ApiKey.generate("test")
+    provider.creds = Credentials(new_key, rsa_key)
+    provider.due = True  # fetched in a worker thread
+    await client.customers.retrieve("cus_1")
+    assert server.requests[0].headers["x-api-key"] == new_key.reveal()
+    await client.aclose()
