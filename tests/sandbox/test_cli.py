@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -307,38 +308,13 @@ def test_management_commands(
     assert "admin@nuvera.local" in out
 
 
-@pytest.fixture
-def served_state(
-    state: str, capsys: pytest.CaptureFixture[str]
-) -> Iterator[tuple[str, str]]:
+@contextmanager
+def serving(state: str) -> Iterator[str]:
     """``nuvera sandbox serve --state FILE --port 0`` as a real subprocess."""
-    main(
-        [
-            "sandbox",
-            "users",
-            "create",
-            "--state",
-            state,
-            "--email",
-            "seed@x.example",
-            "--role",
-            "partner",
-        ]
-    )
-    capsys.readouterr()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    argv = ["sandbox", "serve", "--state", state, "--port", "0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nuvera_client",
-            "sandbox",
-            "serve",
-            "--state",
-            state,
-            "--port",
-            "0",
-        ],
+        [sys.executable, "-m", "nuvera_client", *argv],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -348,13 +324,24 @@ def served_state(
         assert proc.stderr is not None
         line = proc.stderr.readline()
         assert "Nuvera sandbox on http://127.0.0.1:" in line, line
-        base_url = line.split(" on ", 1)[1].split(" ", 1)[0]
-        yield state, base_url
+        yield line.split(" on ", 1)[1].split(" ", 1)[0]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.fixture
+def served_state(
+    state: str, capsys: pytest.CaptureFixture[str]
+) -> Iterator[tuple[str, str]]:
+    """A state file with a server running on it."""
+    argv = ["users", "create", "--state", state, "--email", "seed@x.example"]
+    assert main(["sandbox", *argv, "--role", "partner"]) == 0
+    capsys.readouterr()
+    with serving(state) as base_url:
+        yield state, base_url
 
 
 def _get(
@@ -410,3 +397,21 @@ def test_cli_acts_on_the_state_file_while_the_server_runs(
     keys = json.loads(out)["api_keys"]
     assert keys[0]["request_count"] == 1
     assert keys[1]["request_count"] == 1
+
+
+def test_restarting_the_server_loses_nothing(
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+    pem_file: str,
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    created = create(capsys, state, pem_file)
+    api_key = created["api_key"]
+    with serving(state) as base_url:
+        assert _get(base_url, api_key, rsa_key, "/v1/nothing").status_code == 404
+    with serving(state) as base_url:
+        assert _get(base_url, api_key, rsa_key, "/v1/nothing").status_code == 404
+    _, out, _ = run(
+        capsys, "app", "show", created["application_id"], "--state", state, "--json"
+    )
+    assert json.loads(out)["api_keys"][0]["request_count"] == 2
