@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 
 import httpx
@@ -129,10 +130,16 @@ def explain(error: APIError, *, signed_length: int | None = None) -> list[str]:
                 "percent-encoding, no trailing '?', no host)"
             )
     elif code in ("token_expired", "token_not_yet_valid") and "server_time" in details:
-        lines.append(
-            f"server time is {details['server_time']}: check this machine's clock "
-            "(`nuvera doctor` measures the offset)"
-        )
+        try:
+            offset = float(details["server_time"]) - time.time()
+        except (TypeError, ValueError):
+            offset = None
+        if offset is not None:
+            way = "behind" if offset > 0 else "ahead of"
+            lines.append(
+                f"this machine's clock is about {abs(offset):.0f}s {way} the server's "
+                "(leeway 10s): synchronise it (NTP); `nuvera doctor` measures it"
+            )
     elif code == "permission_denied":
         needed = details.get("required_permission", "a permission")
         lines.append(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from nuvera_client._cli._common import explain
 from nuvera_client._cli.request import request_target
@@ -213,3 +214,14 @@ def test_request_as_subprocess(app_env):
     assert result.code == 0, result.err
     assert json.loads(result.out)["status"] == 200
     assert app_env.api_key not in result.out + result.err
+
+
+def test_clock_skew_refusal_says_how_far_off(cli, app_env, sandbox_server):
+    sandbox_server.sandbox.clock_offset = -600
+    try:
+        result = cli("request", "GET", "/crypto/assets")
+    finally:
+        sandbox_server.sandbox.clock_offset = 0
+    assert result.code == 1
+    assert "token_not_yet_valid" in result.err
+    assert re.search(r"clock is about (599|600|601)s ahead of the server's", result.err)
