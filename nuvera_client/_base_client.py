@@ -39,8 +39,13 @@ PreparedFile = tuple[str, tuple[str, IO[bytes] | bytes, str]]
 """A multipart file part ready for httpx: ``(field, (filename, file, type))``."""
 
 
-class NuveraDeprecationWarning(DeprecationWarning):
-    """An endpoint answered with ``Deprecation`` or ``Sunset``: it will be retired."""
+class NuveraDeprecationWarning(UserWarning):
+    """An endpoint answered with ``Deprecation`` or ``Sunset``: it will be retired.
+
+    A ``UserWarning`` (not a ``DeprecationWarning``, which Python hides outside
+    ``__main__``), so that a running service shows it by default: the endpoint's
+    retirement breaks the deployed program, not just the code calling it.
+    """
 
 
 def new_idempotency_key() -> str:

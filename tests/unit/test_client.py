@@ -937,3 +937,8 @@ async def test_async_caching_provider_polled(
     await client.customers.retrieve("cus_1")
     assert server.requests[0].headers["x-api-key"] == new_key.reveal()
     await client.aclose()
+
+
+def test_deprecation_warning_visible_by_default() -> None:
+    assert issubclass(NuveraDeprecationWarning, UserWarning)
+    assert not issubclass(NuveraDeprecationWarning, DeprecationWarning)
