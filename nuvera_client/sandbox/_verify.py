@@ -206,8 +206,11 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
         raise problem("replayed_jti")
     # 16-18: bound to this request.
     if claims["method"] != req.method:
+        # PROTOCOL gives details for uri/body_hash only; the message names both here.
         raise problem(
-            "method_mismatch", {"expected": req.method, "received": claims["method"]}
+            "method_mismatch",
+            message=f"The token 'method' claim is {claims['method']!r}; the request "
+            f"method is {req.method!r}.",
         )
     if claims["uri"].encode("utf-8") != req.raw_target:
         raise problem(
