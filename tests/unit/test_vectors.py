@@ -133,3 +133,19 @@ def test_generator_does_not_import_the_sdk() -> None:
     ]
     assert imports
     assert not [line for line in imports if "nuvera" in line]
+
+
+def test_signing_md_worked_example_matches_vector_one() -> None:
+    text = (ROOT / "docs" / "spec" / "signing.md").read_text("utf-8")
+    first = CASES[0]
+    for value in (
+        first["input"]["jti"],
+        str(first["input"]["iat"]),
+        first["output"]["kid"],
+        first["output"]["header_json"],
+        first["output"]["payload_json"],
+        first["output"]["signing_input"],
+        first["output"]["token"][-26:],
+    ):
+        assert value in text
+    assert "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae2XuHxe" in text
