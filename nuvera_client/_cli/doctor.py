@@ -93,6 +93,8 @@ def register(subparsers: Any) -> None:
 @command
 def run(args: argparse.Namespace) -> int:
     """Run ``nuvera doctor``."""
+    if args.expect:
+        validate_permissions(args.expect)  # a bad --expect is a usage error, up front
     settings = resolve_settings(args)
     checks: list[Check] = []
     key = _check_api_key(settings, checks)

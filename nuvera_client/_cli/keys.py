@@ -197,7 +197,7 @@ def describe(data: bytes, passphrase: str | None) -> dict[str, Any]:
         info["problem"] = str(exc)
         return info
     except ValueError:
-        info["problem"] = "not a key file this tool understands (PEM or DER)"
+        info["problem"] = "not a key file this tool understands (PEM, DER or JWK)"
         return info
     if isinstance(key, rsa.RSAPrivateKey):
         public = key.public_key()
@@ -217,6 +217,9 @@ def describe(data: bytes, passphrase: str | None) -> dict[str, Any]:
 
 
 def _load_any(data: bytes, passphrase: str | None, *, public: bool) -> object:
+    if data.lstrip().startswith(b"{"):
+        # A JWK: load_private_key explains what is wrong with it, if anything.
+        return keys.load_private_key(data.decode("utf-8", "replace"))
     if public:
         try:
             return serialization.load_pem_public_key(data)

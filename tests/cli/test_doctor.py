@@ -193,3 +193,9 @@ def test_encrypted_key_via_passphrase_env(cli, app_env, monkeypatch, tmp_path, r
     assert "s3cret" not in ok.out
     unset = cli("doctor", "--passphrase-env", "NOT_SET", "--json")
     assert "NOT_SET" in checks_of(unset.out)["private key"]["detail"]
+
+
+def test_bad_expect_is_a_usage_error(cli, app_env):
+    result = cli("doctor", "--expect", "EVERYTHING")
+    assert result.code == 2
+    assert "unknown permission" in result.err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -233,3 +234,28 @@ def test_help_everywhere(cli):
 def test_no_command_and_unknown_option_exit_2(cli):
     assert cli().code == 2
     assert cli("keys", "generate", "--nope").code == 2
+
+
+def test_inspect_a_jwk_private_key(cli, tmp_path, rsa_key):
+    numbers = rsa_key.private_numbers()
+
+    def b64(value: int) -> str:
+        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    jwk = {
+        "kty": "RSA",
+        "n": b64(numbers.public_numbers.n),
+        "e": b64(numbers.public_numbers.e),
+        "d": b64(numbers.d),
+    }
+    path = tmp_path / "key.jwk"
+    path.write_text(json.dumps(jwk))
+    result = cli("keys", "inspect", str(path), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["kid"] == keys.kid_of(rsa_key)
+    public_jwk = tmp_path / "public.jwk"
+    public_jwk.write_text(json.dumps({k: jwk[k] for k in ("kty", "n", "e")}))
+    refused = cli("keys", "inspect", str(public_jwk))
+    assert refused.code == 1
+    assert "public key" in refused.err
