@@ -290,8 +290,12 @@ def render_operation(
         "",
         f"- Permission: `{op['x-nuvera-permission']}`",
         f"- Operation id: `{op['operationId']}`",
-        "",
     ]
+    if op.get("x-nuvera-python"):
+        lines.append(
+            f"- Python: `{op['x-nuvera-python']}()` (and on `AsyncNuveraClient`)"
+        )
+    lines.append("")
     if op.get("description"):
         lines += [op["description"].strip(), ""]
     params = [_deref(spec, p) for p in op["parameters"]]

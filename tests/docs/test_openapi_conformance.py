@@ -265,6 +265,13 @@ def test_every_operation_has_an_sdk_method() -> None:
     assert {op_id for _, _, op_id in CASES} == set(OPS)
 
 
+def test_the_file_names_the_python_method_of_each_operation() -> None:
+    for op_id, (_, _, op) in OPS.items():
+        dotted = op["x-nuvera-python"].removeprefix("client.")
+        resource_path, verb = dotted.rsplit(".", 1)
+        assert SDK_METHODS[resource_path][verb] == op_id
+
+
 @pytest.mark.parametrize("resource_path", sorted(SDK_METHODS))
 def test_resources_have_no_unmapped_public_method(
     resource_path: str, sync_client: NuveraClient, private_key_pem: str
