@@ -70,8 +70,8 @@ class Settings:
     """Resolved, not yet validated, settings with where each one came from."""
 
     profile_name: str
-    profile: dict[str, str]
-    api_key_text: str | None = None
+    profile: dict[str, str] = field(repr=False)
+    api_key_text: str | None = field(default=None, repr=False)
     api_key_source: str = ""
     private_key: bytes | None = field(default=None, repr=False)
     private_key_source: str = ""

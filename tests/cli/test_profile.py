@@ -172,3 +172,19 @@ def test_xdg_config_home_is_honoured_by_subprocess(isolated, tmp_path):
     )
     assert result.code == 0, result.err
     assert config_file(isolated).exists()
+
+
+def test_settings_repr_holds_no_secret(cli, app_env, monkeypatch):
+    import argparse
+
+    from nuvera_client._cli._settings import resolve_settings
+
+    assert cli("config", "set", "--store-api-key").code == 0
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY", app_env.private_pem)
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY_PASSPHRASE", "pass-phrase-xyz")
+    settings = resolve_settings(argparse.Namespace())
+    text = repr(settings)
+    assert app_env.api_key not in text
+    assert "pass-phrase-xyz" not in text
+    assert "PRIVATE KEY" not in text
+    assert settings.api_key().reveal() == app_env.api_key
