@@ -139,8 +139,12 @@ def resolve_settings(
 ) -> Settings:
     """Collect the settings: flags, then ``NUVERA_*`` variables, then the profile.
 
+    A file or variable that cannot be read is recorded in ``problems`` and raised
+    by the accessor that needs it (:meth:`Settings.api_key`, :meth:`Settings.signer`).
+
     Raises:
-        ConfigurationError: a named file or variable cannot be read.
+        ConfigurationError: the profile file is unreadable, malformed, too open,
+            or names a profile that does not exist.
     """
     source = os.environ if env is None else env
     name, profile = _profile.load_profile(getattr(args, "profile", None), source)
