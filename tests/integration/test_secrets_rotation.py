@@ -292,16 +292,6 @@ async def test_tasks_pick_up_rotations_through_refresh(
     check_sandbox_saw_the_new_keys(partner)
 
 
-# The client polls a caching provider's get() (cheap: no I/O until the interval
-# passes) only with the _ClientCore.poll() change proposed in the issue-5 report;
-# strict, so these fail loudly (XPASS) the day it lands and the marks must go.
-NEEDS_CLIENT_POLL = pytest.mark.xfail(
-    strict=True,
-    reason="the client does not poll provider.get() for refresh_interval yet",
-)
-
-
-@NEEDS_CLIENT_POLL
 def test_refresh_interval_reaches_the_client_before_any_refusal(
     server: SandboxServer, aws: Any
 ) -> None:
@@ -328,7 +318,6 @@ def test_refresh_interval_reaches_the_client_before_any_refusal(
         assert secrets.calls == 2
 
 
-@NEEDS_CLIENT_POLL
 @pytest.mark.anyio
 async def test_refresh_interval_reaches_the_async_client(
     server: SandboxServer, aws: Any
