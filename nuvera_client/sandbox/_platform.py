@@ -76,7 +76,12 @@ _ORG_KIND = {
 
 
 class SandboxError(Exception):
-    """A platform operation was refused; ``code`` says why, the message how to fix."""
+    """A platform operation was refused; ``code`` says why, the message how to fix.
+
+    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
+    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
+    ``limit_reached`` (a third active key), ``conflict``.
+    """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
