@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nuvera_client._signer import canonical_json
 
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+SURROGATES: tuple[Literal["Cs"], ...] = ("Cs",)
+text = st.text(st.characters(codec="utf-8", exclude_categories=SURROGATES), max_size=12)
 scalars = st.one_of(
     st.none(),
     st.booleans(),

@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -81,7 +82,7 @@ def _close_files() -> Iterator[None]:
         _OPENED.pop().close()
 
 
-BODIES: dict[str, Callable[[Path], dict[str, object]]] = {
+BODIES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "none": lambda _: {},
     "json": lambda _: {"json": {"name": "Zoë", "tags": ["a", "b"]}},
     "bytes": lambda _: {"content": b"\x00\x01raw"},
@@ -118,7 +119,7 @@ def test_sync_every_body_kind_verifies(
 ) -> None:
     seen: list[dict] = []  # type: ignore[type-arg]
     with _client(auth, rsa_key.public_key(), api_key, seen) as client:
-        response = client.post("/v1/documents", **BODIES[kind](data_file.parent))  # type: ignore[arg-type]
+        response = client.post("/v1/documents", **BODIES[kind](data_file.parent))
     assert response.status_code == 200
     assert len(seen) == 1
     assert seen[0]["method"] == "POST"
@@ -149,7 +150,7 @@ async def test_async_every_body_kind_verifies(
     ) as client:
         response = await client.put(
             "/v1/customers/cus_1", **BODIES[kind](data_file.parent)
-        )  # type: ignore[arg-type]
+        )
     assert response.status_code == 201
     assert seen[0]["method"] == "PUT"
 
@@ -224,7 +225,7 @@ def test_non_seekable_stream_is_spooled(
             buffer[:4] = b"pipe"
             return 4
 
-    request = httpx.Request("POST", f"{BASE}/v1/documents", content=Pipe())  # type: ignore[arg-type]
+    request = httpx.Request("POST", f"{BASE}/v1/documents", content=Pipe())
     signed = next(auth.sync_auth_flow(request))
     assert signed.read() == b"pipe" * 3
     _check(signed, rsa_key.public_key(), api_key)

@@ -27,7 +27,7 @@ def _sha(data: bytes) -> str:
 
 
 def _sent(request: httpx.Request) -> bytes:
-    return b"".join(request.stream)  # type: ignore[union-attr]
+    return b"".join(request.stream)  # type: ignore[arg-type]
 
 
 def test_empty_and_bytes() -> None:

@@ -52,7 +52,7 @@ def _honour_digest(monkeypatch: pytest.MonkeyPatch) -> None:
             return self.private_key.sign(  # type: ignore[no-any-return]
                 message, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
             )
-        return real_key_sign(self, message, signing_algorithm)  # type: ignore[no-any-return]
+        return real_key_sign(self, message, signing_algorithm)
 
     monkeypatch.setattr(responses.KmsResponse, "sign", response_sign)
     monkeypatch.setattr(kms_utils.RSAPrivateKey, "sign", key_sign)

@@ -8,6 +8,7 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -39,7 +40,7 @@ def _one(
     session: requests.Session,
     method: str,
     path: str,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> Seen:
     auth = NuveraRequestsAuth(api_key, rsa_key)
     with serve(rsa_key.public_key(), api_key) as server:

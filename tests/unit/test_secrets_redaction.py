@@ -98,7 +98,9 @@ def test_secrets_never_leak(
     expect_error(lambda: load_private_key(plain_pem[:400]))
     expect_error(lambda: load_private_key(plain_pem.replace("-----BEGIN", "")))
     expect_error(lambda: RequestSigner(plain_pem, ttl=120))
-    expect_error(lambda: RequestSigner(plain_pem).sign("GET", "/v1/x", jti=api_key + "!"))
+    expect_error(
+        lambda: RequestSigner(plain_pem).sign("GET", "/v1/x", jti=f"{api_key}!")
+    )
     expect_error(
         lambda: RequestSigner(
             ec.generate_private_key(ec.SECP256R1())
