@@ -133,7 +133,11 @@ def generate(args: argparse.Namespace) -> int:
     print("Next steps:")
     print(
         f"  1. Upload {public_path} to your API application "
-        "(Settings > Platform > API Applications > Signing keys)."
+        "(Settings > Platform > API Applications > Signing keys);"
+    )
+    print(
+        "     local sandbox: nuvera sandbox app create --state FILE --name NAME "
+        f"--permissions P1,P2 --public-key {shlex.quote(str(public_path))}"
     )
     print(
         f"  2. export {ENV_PRIVATE_KEY_FILE}={shlex.quote(str(private_path.resolve()))}"
