@@ -48,9 +48,13 @@ def b64url_decode(segment: str) -> bytes:
     if not B64URL_RE.fullmatch(segment) or len(segment) % 4 == 1:
         raise VerificationError("malformed_token", "segment is not unpadded base64url")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as exc:
         raise VerificationError("malformed_token", str(exc)) from None
+    if b64url(data) != segment:
+        # Non-zero trailing bits: another spelling of the same bytes (RFC 4648 §3.5).
+        raise VerificationError("malformed_token", "non-canonical base64url")
+    return data
 
 
 def b64url(data: bytes) -> str:
