@@ -182,7 +182,8 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
         raise problem("unsupported_algorithm")
     # 8: kid of an active signing key of this application.
     kid = header.get("kid")
-    if not isinstance(kid, str):
+    # A kid is base64url; anything else (even a lone surrogate) cannot name a key.
+    if not isinstance(kid, str) or not kid.isascii():
         raise problem("unknown_signing_key")
     key_pem = db.execute(
         "SELECT public_key_pem FROM signing_keys"
@@ -212,7 +213,7 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
             message=f"The token 'method' claim is {claims['method']!r}; the request "
             f"method is {req.method!r}.",
         )
-    if claims["uri"].encode("utf-8") != req.raw_target:
+    if claims["uri"].encode("utf-8", "surrogatepass") != req.raw_target:
         raise problem(
             "uri_mismatch",
             {
@@ -249,7 +250,7 @@ def _record_jti(
     """Record the jti (check 9 passed); return whether it was already in the store."""
     db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
     jti = claims.get("jti")
-    if not isinstance(jti, str) or len(jti) > 128:
+    if not isinstance(jti, str) or _JTI_RE.fullmatch(jti) is None:
         return False  # check 11 refuses it; nothing worth remembering
     exp = claims.get("exp")
     # Kept until exp + leeway; bounded, so a far-future exp cannot pin an entry.

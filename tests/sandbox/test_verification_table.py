@@ -312,6 +312,7 @@ def _kid(
 _kid("unknown_signing_key_missing", lambda env: MISSING)
 _kid("unknown_signing_key_unknown", lambda env: kid_of(env.key2.public_key()))
 _kid("unknown_signing_key_not_a_string", lambda env: 7)
+_kid("unknown_signing_key_lone_surrogate", lambda env: "\ud800")
 _kid(
     "unknown_signing_key_of_another_application",
     lambda env: kid_of(env.key2.public_key()),
@@ -367,9 +368,16 @@ _claim("malformed_jti_short", "malformed_token", jti="a" * 15)
 _claim("malformed_jti_long", "malformed_token", jti="a" * 129)
 _claim("malformed_jti_bad_char", "malformed_token", jti="abcdefghijklmnop.q")
 _claim("malformed_jti_missing", "malformed_token", jti=MISSING)
+_claim("malformed_jti_lone_surrogate", "malformed_token", jti="\ud800" * 16)
 _claim("malformed_method_lowercase", "malformed_token", method="get")
 _claim("malformed_method_missing", "malformed_token", method=MISSING)
 _claim("malformed_uri_relative", "malformed_token", uri="v1/customers")
+_claim(
+    "uri_mismatch_lone_surrogate",
+    "uri_mismatch",
+    {"expected": "/v1/customers", "received": "/v1/\ud800"},
+    uri="/v1/\ud800",
+)
 _claim("malformed_uri_not_string", "malformed_token", uri=["/v1/customers"])
 _claim("malformed_body_hash_upper", "malformed_token", body_hash="E3B0" + "0" * 60)
 _claim("malformed_body_hash_short", "malformed_token", body_hash="e3b0")
