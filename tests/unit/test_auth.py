@@ -12,6 +12,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt_verifier import b64url_decode, verify
+from loopback_server import base_url, serve
 
 from nuvera_client import USER_AGENT, ApiKey, NuveraAuth, RequestSigner
 from nuvera_client.errors import ConfigurationError, EnvironmentMismatchError
@@ -355,3 +356,74 @@ def test_async_body_on_sync_flow_is_a_clear_error(auth: NuveraAuth) -> None:
     request = httpx.Request("POST", f"{BASE}/", content=chunks())
     with pytest.raises(TypeError, match="AsyncClient"):
         next(auth.sync_auth_flow(request))
+
+
+# --- over a real loopback socket: what arrives is what was hashed -------------
+
+
+def _big_chunks() -> Iterator[bytes]:
+    for index in range(48):
+        yield bytes([index]) * 65_536
+
+
+@pytest.mark.parametrize("kind", ["generator", "file", "multipart", "json", "bare-?"])
+def test_sync_over_loopback(
+    kind: str, rsa_key: rsa.RSAPrivateKey, api_key: str, data_file: Path
+) -> None:
+    auth = NuveraAuth(api_key, rsa_key)
+    with (
+        serve(rsa_key.public_key(), api_key) as server,
+        httpx.Client(base_url=base_url(server), auth=auth, timeout=30) as client,
+        data_file.open("rb") as handle,
+    ):
+        if kind == "generator":
+            response = client.post("/v1/documents", content=_big_chunks())
+        elif kind == "file":
+            handle.seek(10)
+            response = client.put("/v1/documents", content=handle)
+        elif kind == "multipart":
+            response = client.post(
+                "/v1/documents",
+                data={"customer_id": "cus_1"},
+                files={"file": ("f.bin", handle, "application/octet-stream")},
+            )
+        elif kind == "json":
+            response = client.patch("/v1/customers/cus_1", json={"name": "Zoë"})
+        else:
+            response = client.get("/v1/customers?")
+    assert response.status_code == 200, server.seen[0].code
+    seen = server.seen[0]
+    assert seen.code == "ok"
+    assert seen.claims["body_hash"] == seen.body_sha256
+    if kind == "generator":
+        assert seen.body_length == 48 * 65_536
+    if kind == "file":
+        assert seen.body_length == 256 * 1024 - 10
+    if kind == "bare-?":
+        assert seen.target == "/v1/customers"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["async-iterator", "sync-generator", "multipart"])
+async def test_async_over_loopback(
+    kind: str, rsa_key: rsa.RSAPrivateKey, api_key: str, data_file: Path
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in _big_chunks():
+            yield part
+
+    auth = NuveraAuth(api_key, rsa_key)
+    with serve(rsa_key.public_key(), api_key) as server, data_file.open("rb") as handle:
+        async with httpx.AsyncClient(
+            base_url=base_url(server), auth=auth, timeout=30
+        ) as client:
+            if kind == "async-iterator":
+                response = await client.post("/v1/documents", content=chunks())
+            elif kind == "sync-generator":
+                response = await client.post("/v1/documents", content=_big_chunks())
+            else:
+                response = await client.post(
+                    "/v1/documents", files={"file": ("f.bin", handle)}
+                )
+    assert response.status_code == 200, server.seen[0].code
+    assert server.seen[0].claims["body_hash"] == server.seen[0].body_sha256
