@@ -83,8 +83,8 @@ def build_request(
         boundary: the call's multipart boundary.
         timeout: the client's default timeout (a call's own ``timeout`` wins).
     """
-    prefix = base_url.raw_path.split(b"?", 1)[0].rstrip(b"/")
-    url = base_url.copy_with(raw_path=prefix + call.path.encode("ascii"))
+    # One URL parse per attempt (in build_request): the base has no query.
+    url = str(base_url).rstrip("/") + call.path
     headers = {"user-agent": USER_AGENT, "accept": "application/json"}
     if idempotency_key is not None:
         headers["idempotency-key"] = idempotency_key

@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TypeAlias, TypeVar, Union
@@ -87,41 +87,65 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _from_json(tp: Any, value: Any) -> Any:
-    tp, optional = _strip_optional(tp)
-    if value is None:
-        if optional or tp is Any:
-            return None
-        raise ValueError("null is not allowed here")
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if tp is Decimal:
-        return _parse_decimal(value)
-    if tp is datetime:
-        return parse_datetime(value)
-    if isinstance(tp, type) and issubclass(tp, NuveraModel):
-        return tp.from_dict(value)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(value)
-    if origin in (list, tuple):
-        (item,) = typing.get_args(tp)[:1]
-        return tuple(_from_json(item, v) for v in value)
-    if origin is dict:
-        return dict(value)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"expected a boolean, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a string, got {type(value).__name__}")
-        return value
+Converter = Callable[[Any], Any]
+
+
+def _check_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected a boolean, got {value!r}")
     return value
+
+
+def _check_int(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _check_str(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(tp: Any) -> tuple[Converter, bool]:
+    """Build, once per field, the function that turns its JSON into its type."""
+    tp, optional = _strip_optional(tp)
+    origin = typing.get_origin(tp)
+    convert: Converter
+    if tp is Any:
+        return _identity, True
+    if tp is Decimal:
+        convert = _parse_decimal
+    elif tp is datetime:
+        convert = parse_datetime
+    elif isinstance(tp, type) and issubclass(tp, NuveraModel):
+        convert = tp.from_dict
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        convert = tp
+    elif origin in (list, tuple):
+        item, _ = _converter(typing.get_args(tp)[0])
+
+        def convert(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise ValueError(f"expected an array, got {type(value).__name__}")
+            return tuple(item(v) for v in value)
+
+    elif origin is dict:
+        convert = dict
+    elif tp is bool:
+        convert = _check_bool
+    elif tp is int:
+        convert = _check_int
+    elif tp is str:
+        convert = _check_str
+    else:
+        convert = _identity
+    return convert, optional
 
 
 def _to_json(value: Any) -> Any:
@@ -153,20 +177,20 @@ class NuveraModel:
     )
     """Fields of the JSON object this SDK version does not know."""
 
-    _hints: ClassVar[dict[type, dict[str, Any]]] = {}
+    _fields_cache: ClassVar[dict[type, tuple[tuple[str, Converter, bool], ...]]] = {}
 
     @classmethod
-    def _field_types(cls) -> dict[str, Any]:
-        hints = NuveraModel._hints.get(cls)
-        if hints is None:
+    def _fields(cls) -> tuple[tuple[str, Converter, bool], ...]:
+        fields = NuveraModel._fields_cache.get(cls)
+        if fields is None:
             resolved = typing.get_type_hints(cls)
-            hints = {
-                f.name: resolved[f.name]
+            fields = tuple(
+                (f.name, *_converter(resolved[f.name]))
                 for f in dataclasses.fields(cls)
                 if f.name != "extra"
-            }
-            NuveraModel._hints[cls] = hints
-        return hints
+            )
+            NuveraModel._fields_cache[cls] = fields
+        return fields
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
@@ -178,25 +202,26 @@ class NuveraModel:
         if not isinstance(data, Mapping):
             raise ValueError(f"{cls.__name__}: expected a JSON object")
         kwargs: dict[str, Any] = {}
-        for name, tp in cls._field_types().items():
-            if name not in data:
-                _, optional = _strip_optional(tp)
-                if not optional:
-                    raise ValueError(f"{cls.__name__}: missing field {name!r}")
-                kwargs[name] = None
-                continue
+        fields = cls._fields()
+        for name, convert, optional in fields:
+            value = data.get(name)
+            if value is None:
+                if optional:
+                    kwargs[name] = None
+                    continue
+                problem = "missing field" if name not in data else "null for field"
+                raise ValueError(f"{cls.__name__}: {problem} {name!r}")
             try:
-                kwargs[name] = _from_json(tp, data[name])
+                kwargs[name] = convert(value)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{cls.__name__}.{name}: {exc}") from None
-        known = cls._field_types()
-        extra = {k: v for k, v in data.items() if k not in known}
+        extra = {k: v for k, v in data.items() if k not in kwargs}
         return cls(**kwargs, extra=extra)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the JSON object this model came from (unknown fields included)."""
         out: dict[str, JSONValue] = {
-            name: _to_json(getattr(self, name)) for name in self._field_types()
+            name: _to_json(getattr(self, name)) for name, _, _ in self._fields()
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)

@@ -942,3 +942,10 @@ async def test_async_caching_provider_polled(
 def test_deprecation_warning_visible_by_default() -> None:
     assert issubclass(NuveraDeprecationWarning, UserWarning)
     assert not issubclass(NuveraDeprecationWarning, DeprecationWarning)
+
+
+def test_base_url_with_path_prefix(make_client: Any) -> None:
+    client, server, _ = make_client(ok(CUSTOMER), base_url=BASE + "/gateway/")
+    client.customers.retrieve("cus_1")
+    assert server.requests[0].url.raw_path == b"/gateway/v1/customers/cus_1"
+    assert server.claims(0)["uri"] == "/gateway/v1/customers/cus_1"
