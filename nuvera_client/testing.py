@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -46,6 +46,10 @@ class SandboxApplication:
     sandbox: Sandbox
     api_key: str = field(repr=False)
     private_key_pem: str = field(repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
+        printer.text(repr(self))
 
 
 @pytest.fixture(scope="session")

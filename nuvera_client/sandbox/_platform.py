@@ -108,6 +108,10 @@ class CreatedApplication:
     api_key: str = field(repr=False)
     private_key_pem: str | None = field(default=None, repr=False)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
+        printer.text(repr(self))
+
 
 @dataclass(frozen=True)
 class RotatedApiKey:
@@ -118,6 +122,10 @@ class RotatedApiKey:
     previous_prefixes: tuple[str, ...]
     previous_expires_at: int | None
     api_key: str = field(repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
+        printer.text(repr(self))
 
 
 @dataclass(frozen=True)

@@ -294,3 +294,13 @@ def test_api_key_worked_example() -> None:
     )
     assert not api_key_well_formed(body + "2XuHxf")
     assert not api_key_well_formed(key.replace("test", "prod"))
+
+
+def test_pretty_printers_do_not_show_secrets(sandbox: Sandbox) -> None:
+    from hypothesis.vendor.pretty import pretty
+
+    app = sandbox.create_application(name="p", permissions=[])
+    rotated = sandbox.rotate_api_key(app.id)
+    assert app.api_key not in pretty(app)
+    assert "PRIVATE" not in pretty(app)
+    assert rotated.api_key not in pretty(rotated)
