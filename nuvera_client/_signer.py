@@ -328,6 +328,11 @@ class RequestSigner:
 def _signing_key(
     source: keys.PrivateKeySource | SigningKey, passphrase: str | bytes | None
 ) -> SigningKey:
+    if isinstance(source, rsa.RSAPublicKey):
+        raise InvalidPrivateKeyError(
+            "this is a public key; signing needs the private key "
+            "(the public key is what you upload to Nuvera)"
+        )
     local = (str, bytes, bytearray, memoryview, Mapping, Path, rsa.RSAPrivateKey)
     if isinstance(source, local):
         return _LocalKey(keys.load_private_key(source, passphrase))

@@ -127,6 +127,16 @@ def load_private_key(
     if isinstance(source, Mapping):
         return check_private_key(_from_jwk(source))
     if isinstance(source, str):
+        empty = not source.strip()
+    else:
+        raw = source if isinstance(source, (bytes, bytearray, memoryview)) else b"-"
+        empty = not bytes(raw).strip()
+    if empty:
+        raise InvalidPrivateKeyError(
+            "the private key is empty: pass PEM text, DER bytes, a JWK dict or a "
+            "pathlib.Path (is NUVERA_PRIVATE_KEY set?)"
+        )
+    if isinstance(source, str):
         text = source.strip()
         if text.startswith("{"):
             try:
