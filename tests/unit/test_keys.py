@@ -290,3 +290,16 @@ def test_load_public_key_refuses_non_rsa() -> None:
         keys.load_public_key(pem)
     with pytest.raises(InvalidPrivateKeyError, match="not a valid RSA public key"):
         keys.load_public_key(b"junk")
+
+
+@pytest.mark.parametrize("empty", [b"", "", "  \n", bytearray()])
+def test_empty_key_says_so(empty: str | bytes) -> None:
+    with pytest.raises(InvalidPrivateKeyError, match="the private key is empty"):
+        keys.load_private_key(empty)
+
+
+def test_public_key_object_given_as_signing_key(rsa_key: rsa.RSAPrivateKey) -> None:
+    from nuvera_client import RequestSigner
+
+    with pytest.raises(InvalidPrivateKeyError, match="this is a public key"):
+        RequestSigner(rsa_key.public_key())  # type: ignore[arg-type]
