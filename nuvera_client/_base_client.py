@@ -148,6 +148,8 @@ def connection_error(exc: Exception, call: Call[Any]) -> APIConnectionError:
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{call.endpoint} timed out ({kind})")
+    if not isinstance(exc, httpx.TransportError):
+        return APIConnectionError(f"{call.endpoint}: the exchange failed ({kind})")
     return APIConnectionError(
         f"{call.endpoint}: no response from the server ({kind}); check the base URL "
         "and the network"

@@ -8,6 +8,7 @@ import functools
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -88,6 +89,7 @@ RECORD_PERMISSIONS_ENV = "NUVERA_RECORD_PERMISSIONS_FILE"
 CredentialSource: TypeAlias = CredentialProvider | Callable[[], Credentials]
 """A credential provider, or a zero-argument callable returning Credentials."""
 
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _MAX_ATTEMPTS = 64  # a hard bound on any attempt loop, far above every budget
 _CHUNK = 64 * 1024
 _SPOOL_MEMORY = 1024 * 1024
@@ -312,6 +314,13 @@ class _ClientCore:
             if call.idempotency_key is not None:
                 raise ValueError("idempotency_key= applies to POST calls only")
             return None
+        if call.idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(
+            call.idempotency_key
+        ):
+            raise ValueError(
+                "idempotency_key must be 1-255 printable ASCII characters without "
+                "spaces (0x21-0x7E)"
+            )
         # Made once per logical call: every retry carries the same key.
         return call.idempotency_key or new_idempotency_key()
 
@@ -618,7 +627,9 @@ class NuveraClient:
                             response.read()
                         finally:
                             response.close()
-                except httpx.TransportError as exc:
+                except httpx.HTTPError as exc:
+                    # Transport errors may be retried; others (a body that fails
+                    # to decode, too many redirects) are final. None escapes raw.
                     core.log_failure(call, exc, attempt)
                     decision = core.decide(call, state, key, generation, error=exc)
                     if decision.action is Action.DONE:
@@ -682,7 +693,7 @@ class NuveraClient:
 def _sync_chunks(response: httpx.Response, call: Call[Any]) -> Iterator[bytes]:
     try:
         yield from response.iter_bytes(_CHUNK)
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:
         raise connection_error(exc, call) from exc
 
 
@@ -692,7 +703,7 @@ async def _async_chunks(
     try:
         async for chunk in response.aiter_bytes(_CHUNK):
             yield chunk
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:
         raise connection_error(exc, call) from exc
 
 
@@ -817,7 +828,9 @@ class AsyncNuveraClient:
                             await response.aread()
                         finally:
                             await response.aclose()
-                except httpx.TransportError as exc:
+                except httpx.HTTPError as exc:
+                    # Transport errors may be retried; others (a body that fails
+                    # to decode, too many redirects) are final. None escapes raw.
                     core.log_failure(call, exc, attempt)
                     decision = core.decide(call, state, key, generation, error=exc)
                     if decision.action is Action.DONE:

@@ -949,3 +949,31 @@ def test_base_url_with_path_prefix(make_client: Any) -> None:
     client.customers.retrieve("cus_1")
     assert server.requests[0].url.raw_path == b"/gateway/v1/customers/cus_1"
     assert server.claims(0)["uri"] == "/gateway/v1/customers/cus_1"
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9"])
+def test_invalid_idempotency_key_refused_locally(make_client: Any, key: str) -> None:
+    client, server, _ = make_client(ok(PAYMENT, 201))
+    with pytest.raises(ValueError, match="idempotency_key"):
+        client.payments.create(
+            customer_id="c",
+            beneficiary_id="b",
+            amount="1",
+            currency="EUR",
+            idempotency_key=key,
+        )
+    assert server.requests == []
+
+
+def test_non_transport_httpx_error_wrapped(make_client: Any) -> None:
+    client, server, _ = make_client(
+        lambda request: httpx.Response(
+            200,
+            headers={"content-encoding": "gzip"},
+            stream=httpx.ByteStream(b"not gzip"),
+        )
+    )
+    with pytest.raises(APIConnectionError) as info:
+        client.customers.retrieve("cus_1")
+    assert isinstance(info.value.__cause__, httpx.DecodingError)
+    assert len(server.requests) == 1  # not retried
