@@ -131,7 +131,8 @@ class SingleFlight(Generic[T]):
     ``get()`` fetches on first use and when ``refresh_interval`` has passed (one
     caller fetches while the others keep the still-valid value). ``refresh()``
     always fetches, unless another caller completed a fetch since the generation
-    the caller saw: callers that queued behind a refresh take its result.
+    the caller saw: callers that queued behind a refresh take its result (or its
+    error, if it failed).
 
     Args:
         fetch: returns a new value from the source; may raise.
@@ -158,6 +159,10 @@ class SingleFlight(Generic[T]):
         self._lock = threading.Lock()
         self._entry: Entry[T] | None = None
         self._due_at = math.inf
+        self._attempts = 0
+        # (attempt number, error) when the latest attempt failed: callers that
+        # queued behind a failed fetch share its error instead of each retrying.
+        self._failure: tuple[int, Exception] | None = None
 
     @property
     def generation(self) -> int:
@@ -180,9 +185,11 @@ class SingleFlight(Generic[T]):
         if entry is not None and self._clock() < self._due_at:
             return entry.value
         if entry is None:
+            attempts = self._attempts
             with self._lock:
                 entry = self._entry
                 if entry is None:
+                    self._raise_shared_failure(attempts)
                     return self._fetch_locked().value
                 return entry.value
         # Due: one caller refreshes; the others keep using the current value,
@@ -219,14 +226,30 @@ class SingleFlight(Generic[T]):
                 value is stale (default: the generation when this call started).
         """
         seen = self.generation if generation is None else generation
+        attempts = self._attempts
         with self._lock:
             entry = self._entry
             if entry is not None and entry.generation > seen:
                 return entry.value
+            self._raise_shared_failure(attempts)
             return self._fetch_locked().value
 
+    def _raise_shared_failure(self, attempts_seen: int) -> None:
+        failure = self._failure
+        if failure is not None and failure[0] > attempts_seen:
+            raise failure[1]
+
     def _fetch_locked(self) -> Entry[T]:
-        value = self._fetch()
+        # Counted when an attempt ends, so a caller that arrives while one is in
+        # flight (and records the count) shares that attempt's outcome.
+        try:
+            value = self._fetch()
+        except Exception as exc:
+            self._attempts += 1
+            self._failure = (self._attempts, exc)
+            raise
+        self._attempts += 1
+        self._failure = None
         now = self._clock()
         entry = Entry(value, self.generation + 1, now)
         self._entry = entry

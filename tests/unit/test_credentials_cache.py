@@ -53,6 +53,7 @@ class CountingProvider(CachingCredentialProvider):
         self.pem = pem
         self.delay = delay
         self.fetches = 0
+        self.attempts = 0
         self.fail = False
         self.in_flight = 0
         self.max_in_flight = 0
@@ -61,6 +62,7 @@ class CountingProvider(CachingCredentialProvider):
 
     def fetch(self) -> Credentials:
         with self._count_lock:
+            self.attempts += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -356,3 +358,46 @@ def test_needs_fetch_follows_cache_and_interval(pem: str) -> None:
     provider.get()
     assert not chain.needs_fetch()
     assert provider.fetches == 2
+
+
+def run_threads_expecting_errors(count: int, target: Callable[[], object]) -> int:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait(timeout=10)
+        try:
+            target()
+        except CredentialSourceError as exc:
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return len(errors)
+
+
+def test_a_failed_refresh_is_shared_not_repeated_by_each_waiter(pem: str) -> None:
+    provider = CountingProvider(pem, delay=0.2)
+    first = provider.get()
+    provider.fail = True
+    assert run_threads_expecting_errors(16, provider.refresh) == 16
+    assert provider.attempts == 2  # the first get, then one failed refresh
+    # A later call tries the source again, and succeeds once it is back.
+    provider.fail = False
+    assert provider.refresh() is not first
+    assert provider.attempts == 3
+
+
+def test_a_failed_first_get_is_shared(pem: str) -> None:
+    provider = CountingProvider(pem, delay=0.2)
+    provider.fail = True
+    assert run_threads_expecting_errors(16, provider.get) == 16
+    assert provider.attempts == 1
+    provider.fail = False
+    assert provider.get()
+    assert provider.attempts == 2
