@@ -20,6 +20,10 @@ from nuvera_client.sandbox._platform import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     ROLE_PARTNER,
+)
+from nuvera_client.sandbox._sandbox import DEFAULT_MAX_BODY_BYTES, Sandbox
+from nuvera_client.sandbox._server import SandboxServer
+from nuvera_client.sandbox._views import (
     ApiKeyView,
     ApplicationView,
     AuditEntry,
@@ -29,8 +33,6 @@ from nuvera_client.sandbox._platform import (
     SigningKeyView,
     User,
 )
-from nuvera_client.sandbox._sandbox import DEFAULT_MAX_BODY_BYTES, Sandbox
-from nuvera_client.sandbox._server import SandboxServer
 
 __all__ = [
     "DEFAULT_ADMIN",

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -28,6 +26,17 @@ from nuvera_client.sandbox._credentials import (
     sha256_hex,
 )
 from nuvera_client.sandbox._store import Store
+from nuvera_client.sandbox._views import (
+    ApiKeyView,
+    ApplicationView,
+    AuditEntry,
+    CreatedApplication,
+    RotatedApiKey,
+    SandboxError,
+    SigningKeyView,
+    User,
+    rfc3339,
+)
 
 PERMISSIONS = (
     "CUSTOMERS_READ",
@@ -73,162 +82,6 @@ _ORG_KIND = {
     ROLE_ADMIN: "nuvera",
     ROLE_CUSTOMER: "customer_platform",
 }
-
-
-class SandboxError(Exception):
-    """A platform operation was refused; ``code`` says why, the message how to fix.
-
-    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
-    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
-    ``limit_reached`` (a third active key), ``conflict``.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def rfc3339(ts: int | None) -> str | None:
-    """Format Unix seconds as RFC 3339 UTC (``...Z``); None stays None."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class CreatedApplication:
-    """A new application with its one-time secrets (never shown in ``repr``)."""
-
-    id: str
-    name: str
-    kid: str
-    permissions: tuple[str, ...]
-    public_key_pem: str
-    api_key: str = field(repr=False)
-    private_key_pem: str | None = field(default=None, repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
-        printer.text(repr(self))
-
-
-@dataclass(frozen=True)
-class RotatedApiKey:
-    """A rotation's result: the new one-time key and what happened to the old ones."""
-
-    prefix: str
-    last_four: str
-    previous_prefixes: tuple[str, ...]
-    previous_expires_at: int | None
-    api_key: str = field(repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
-        printer.text(repr(self))
-
-
-@dataclass(frozen=True)
-class ApiKeyView:
-    """Non-secret metadata of one API key."""
-
-    prefix: str
-    last_four: str
-    status: str
-    created_at: int
-    expires_at: int | None
-    last_used_at: int | None
-    request_count: int
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON form (timestamps RFC 3339)."""
-        return {
-            "prefix": self.prefix,
-            "last_four": self.last_four,
-            "status": self.status,
-            "created_at": rfc3339(self.created_at),
-            "expires_at": rfc3339(self.expires_at),
-            "last_used_at": rfc3339(self.last_used_at),
-            "request_count": self.request_count,
-        }
-
-
-@dataclass(frozen=True)
-class SigningKeyView:
-    """One signing key of an application."""
-
-    kid: str
-    status: str
-    created_at: int
-    public_key_pem: str = field(repr=False)
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON form (without the PEM)."""
-        return {
-            "kid": self.kid,
-            "status": self.status,
-            "created_at": rfc3339(self.created_at),
-        }
-
-
-@dataclass(frozen=True)
-class ApplicationView:
-    """The support view of an application: no secret in it."""
-
-    id: str
-    name: str
-    organisation_id: str
-    status: str
-    permissions: tuple[str, ...]
-    created_at: int
-    api_keys: tuple[ApiKeyView, ...]
-    signing_keys: tuple[SigningKeyView, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON form."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "organisation_id": self.organisation_id,
-            "status": self.status,
-            "permissions": list(self.permissions),
-            "created_at": rfc3339(self.created_at),
-            "api_keys": [key.to_dict() for key in self.api_keys],
-            "signing_keys": [key.to_dict() for key in self.signing_keys],
-        }
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One audit log row."""
-
-    id: int
-    at: int
-    actor: str
-    action: str
-    application_id: str | None
-    details: Mapping[str, object]
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the JSON form."""
-        return {
-            "id": self.id,
-            "at": rfc3339(self.at),
-            "actor": self.actor,
-            "action": self.action,
-            "application_id": self.application_id,
-            "details": dict(self.details),
-        }
-
-
-@dataclass(frozen=True)
-class User:
-    """A platform user."""
-
-    id: str
-    email: str
-    role: str
-    organisation_id: str
 
 
 def validate_permissions(permissions: Iterable[str]) -> tuple[str, ...]:

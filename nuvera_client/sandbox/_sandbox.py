@@ -15,12 +15,7 @@ import httpx
 from nuvera_client.sandbox._app import SandboxApp
 from nuvera_client.sandbox._platform import (
     DEFAULT_GRACE_PERIOD,
-    ApplicationView,
-    AuditEntry,
-    CreatedApplication,
     Platform,
-    RotatedApiKey,
-    User,
     seed_platform,
 )
 from nuvera_client.sandbox._ratelimit import RateLimiter, parse_rate
@@ -28,6 +23,13 @@ from nuvera_client.sandbox._routing import Endpoint
 from nuvera_client.sandbox._server import SandboxServer, serve_in_thread
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._transport import SandboxTransport
+from nuvera_client.sandbox._views import (
+    ApplicationView,
+    AuditEntry,
+    CreatedApplication,
+    RotatedApiKey,
+    User,
+)
 
 DEFAULT_MAX_BODY_BYTES = 25 * 2**20
 _ROUTES_MODULE = "nuvera_client.sandbox._routes"
