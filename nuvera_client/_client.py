@@ -186,6 +186,14 @@ def _settle(
             future.set_result(str(token))
 
 
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 _SIGNING_POOL = _SigningPool(max(2, min(4, os.cpu_count() or 2)))
 
 
@@ -199,11 +207,12 @@ class _ClientAuth(NuveraAuth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Sign ``request``; RSA runs in the shared signing threads."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio (trio): anyio's worker threads
+        if not _on_asyncio():  # trio: anyio's worker threads, as NuveraAuth does
             flow = super().async_auth_flow(request)
-            yield await flow.__anext__()
+            try:
+                yield await flow.__anext__()
+            finally:
+                await flow.aclose()
             return
         _drop_empty_query(request)
         digest = await abody_hash(request)

@@ -977,3 +977,24 @@ def test_non_transport_httpx_error_wrapped(make_client: Any) -> None:
         client.customers.retrieve("cus_1")
     assert isinstance(info.value.__cause__, httpx.DecodingError)
     assert len(server.requests) == 1  # not retried
+
+
+def test_async_auth_outside_asyncio_falls_back(rsa_key: rsa.RSAPrivateKey) -> None:
+    """Without a running asyncio loop (e.g. trio) signing uses anyio's threads."""
+    import asyncio
+    from unittest import mock
+
+    from nuvera_client._client import _ClientAuth
+
+    auth = _ClientAuth(API_KEY, rsa_key)
+    request = httpx.Request("GET", BASE + "/v1/customers")
+
+    async def sign() -> httpx.Request:
+        flow = auth.async_auth_flow(request)
+        signed = await flow.__anext__()
+        await flow.aclose()
+        return signed
+
+    with mock.patch("nuvera_client._client._on_asyncio", return_value=False):
+        signed = asyncio.run(sign())
+    assert signed.headers["authorization"].startswith("Bearer ")
