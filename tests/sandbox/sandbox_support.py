@@ -65,6 +65,7 @@ async def _content(ctx: RequestContext) -> Reply:
         200,
         stream=iter([b"abc", b"def"]),
         media_type="application/octet-stream",
+        headers={"Content-Length": "6"},
     )
 
 

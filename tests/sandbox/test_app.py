@@ -238,6 +238,7 @@ def test_streamed_reply(caller: Caller) -> None:
     response = caller.send("GET", "/v1/documents/doc_1/content")
     assert response.content == b"abcdef"
     assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers.get_list("content-length") == ["6"]
 
 
 def test_handler_problem_is_rendered(caller: Caller) -> None:
