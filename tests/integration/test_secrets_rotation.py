@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import boto3
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 from nuvera_client import ApiKey, keys
@@ -338,3 +339,33 @@ async def test_refresh_interval_reaches_the_async_client(
         await client.crypto.assets.list(limit=1).first_page()
         assert secrets.calls == 2
         assert client.auth.api_key.reveal() == partner.api_key
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the client re-parses on adopt: it should sign with Credentials.resolve()",
+)
+def test_each_private_key_is_parsed_once_across_provider_and_client(
+    server: SandboxServer, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real_load = keys.load_private_key
+
+    def counting_load(source: Any, passphrase: Any = None) -> Any:
+        if not isinstance(source, rsa.RSAPrivateKey):  # material, not a parsed key
+            parsed.append(type(source).__name__)
+        return real_load(source, passphrase)
+
+    monkeypatch.setattr(keys, "load_private_key", counting_load)
+    partner = Partner(server, aws)
+    partner.create()
+    provider = AwsSecretsManagerCredentials(SECRET, client=aws)
+    with NuveraClient(credentials=provider, base_url=server.base_url) as client:
+        client.crypto.assets.list(limit=1).first_page()
+        old_kid = partner.add_new_signing_key()
+        partner.server.sandbox.remove_signing_key(partner.app_id, old_kid)
+        for _ in range(3):
+            client.crypto.assets.list(limit=1).first_page()
+        assert client.auth.kid == partner.kid
+    assert provider.generation == 2
+    assert len(parsed) == 2  # two distinct keys, each parsed once
