@@ -207,9 +207,10 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
         raise problem("replayed_jti")
     # 16-18: bound to this request.
     if claims["method"] != req.method:
-        # PROTOCOL gives details for uri/body_hash only; the message names both here.
+        # Same diagnostic shape as the other mismatches (PROTOCOL §3.1).
         raise problem(
             "method_mismatch",
+            {"expected": req.method, "received": claims["method"]},
             message=f"The token 'method' claim is {claims['method']!r}; the request "
             f"method is {req.method!r}.",
         )

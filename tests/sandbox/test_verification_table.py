@@ -434,7 +434,12 @@ def _(env: Env) -> httpx.Response:
     return bearer(env, env.c.token(*GET, jti="j" * 32))
 
 
-@case("method_mismatch", 401, "method_mismatch")
+@case(
+    "method_mismatch",
+    401,
+    "method_mismatch",
+    {"expected": "GET", "received": "POST"},
+)
 def _(env: Env) -> httpx.Response:
     return bearer(env, env.c.token("POST", "/v1/customers"))
 
@@ -630,7 +635,12 @@ def _(env: Env) -> httpx.Response:
     return bearer(env, token)
 
 
-@case("first_wins_method_before_uri", 401, "method_mismatch")
+@case(
+    "first_wins_method_before_uri",
+    401,
+    "method_mismatch",
+    {"expected": "GET", "received": "PUT"},
+)
 def _(env: Env) -> httpx.Response:
     return bearer(env, env.c.token("PUT", "/v1/elsewhere"))
 
