@@ -22,8 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
-from nuvera_client import ApiKey, keys
-from nuvera_client._client import AsyncNuveraClient, NuveraClient
+from nuvera_client import ApiKey, AsyncNuveraClient, NuveraClient, keys
 from nuvera_client.credentials import AwsSecretsManagerCredentials
 from nuvera_client.sandbox import Sandbox, SandboxServer
 
