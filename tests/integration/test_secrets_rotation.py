@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 from nuvera_client import ApiKey, AsyncNuveraClient, NuveraClient, keys
-from nuvera_client.credentials import AwsSecretsManagerCredentials
+from nuvera_client.credentials import AwsSecretsManagerCredentials, FileCredentials
 from nuvera_client.sandbox import Sandbox, SandboxServer
 
 SECRET = "partner/nuvera"
@@ -368,3 +368,37 @@ def test_each_private_key_is_parsed_once_across_provider_and_client(
         assert client.auth.kid == partner.kid
     assert provider.generation == 2
     assert len(parsed) == 2  # two distinct keys, each parsed once
+
+
+def test_rewritten_files_reach_the_client_through_refresh(
+    server: SandboxServer, aws: Any, tmp_path: Path
+) -> None:
+    # As a secrets agent (Vault agent, a Kubernetes volume) would: new files are
+    # written aside and renamed over the old ones, owner-only.
+    partner = Partner(server, aws)
+    partner.create()
+    key_file, api_file = tmp_path / "nuvera.pem", tmp_path / "nuvera.key"
+
+    def publish() -> None:
+        for path, text in (
+            (key_file, partner.private_pem),
+            (api_file, partner.api_key),
+        ):
+            aside = path.with_suffix(".new")
+            aside.write_text(text)
+            aside.chmod(0o600)
+            aside.replace(path)
+
+    publish()
+    provider = FileCredentials(key_file, api_file)
+    with NuveraClient(credentials=provider, base_url=server.base_url) as client:
+        client.crypto.assets.list(limit=1).first_page()
+        old_kid = partner.add_new_signing_key()
+        old_prefix = partner.rotate_api_key()
+        publish()
+        partner.server.sandbox.remove_signing_key(partner.app_id, old_kid)
+        partner.server.sandbox.revoke_api_key(partner.app_id, old_prefix)
+        client.crypto.assets.list(limit=1).first_page()  # one refresh: both keys
+        assert client.auth.kid == partner.kid
+        assert client.auth.api_key.reveal() == partner.api_key
+    assert provider.generation == 2
