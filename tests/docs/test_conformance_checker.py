@@ -56,15 +56,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     )
     try:
         assert server.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(server.stdout, selectors.EVENT_READ)
         deadline, base_url = time.monotonic() + 30, None
-        while base_url is None and time.monotonic() < deadline:
-            if selector.select(timeout=1):
-                line = server.stdout.readline()
-                assert line, "the sandbox exited before serving"
-                found = URL.search(line)
-                base_url = found.group(0) if found else None
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.stdout, selectors.EVENT_READ)
+            while base_url is None and time.monotonic() < deadline:
+                if selector.select(timeout=1):
+                    line = server.stdout.readline()
+                    assert line, "the sandbox exited before serving"
+                    found = URL.search(line)
+                    base_url = found.group(0) if found else None
         assert base_url is not None, "the sandbox did not say where it listens"
         yield base_url, state
     finally:
@@ -74,6 +74,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 @pytest.fixture(scope="module")
