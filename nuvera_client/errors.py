@@ -137,7 +137,7 @@ class APIError(NuveraError):
         message: str,
         *,
         status_code: int,
-        type: str,  # noqa: A002 - the protocol's own field name
+        type: str,
         code: str,
         request_id: str | None = None,
         details: Mapping[str, Any] | None = None,
@@ -281,15 +281,23 @@ class InvalidRequestError(APIError):
     """400/405/413/415: the request itself was malformed."""
 
 
+_CLOCK_HINT = "Check the machine clock (the client corrects skew once per request)"
+
 _HINTS: dict[str, str] = {
     "missing_api_key": "Pass api_key= or set NUVERA_API_KEY",
-    "invalid_api_key": "Check the key was copied whole and belongs to this environment",
+    "invalid_api_key": (
+        "Check the key was copied whole and belongs to this environment"
+    ),
     "api_key_revoked": "Rotate to the application's current API key",
-    "application_disabled": "Enable the application in Settings > Platform > API Applications",
-    "unknown_signing_key": "Upload this key's public PEM to the application, or use its current key",
+    "application_disabled": (
+        "Enable the application in Settings > Platform > API Applications"
+    ),
+    "unknown_signing_key": (
+        "Upload this key's public PEM to the application, or use its current key"
+    ),
     "invalid_signature": "The token was not signed by the private key of its kid",
-    "token_expired": "Check the machine clock (the client corrects skew once per request)",
-    "token_not_yet_valid": "Check the machine clock (the client corrects skew once per request)",
+    "token_expired": _CLOCK_HINT,
+    "token_not_yet_valid": _CLOCK_HINT,
     "replayed_jti": "Every attempt needs a fresh jti; do not resend a signed request",
     "permission_denied": "Grant the permission to the application in settings",
 }
@@ -348,8 +356,10 @@ def error_from_response(
     if not isinstance(error, dict):
         error = {}
     code = str(error.get("code") or f"http_{status_code}")
-    err_type = str(error.get("type") or ("api_error" if status_code >= 500 else "error"))
-    message = str(error.get("message") or f"HTTP {status_code} without an error body")
+    err_type = str(
+        error.get("type") or ("api_error" if status_code >= 500 else "error")
+    )
+    message = str(error.get("message") or f"HTTP {status_code} without error body")
     request_id = error.get("request_id") or lowered.get("x-request-id")
     details = error.get("details")
     cls = error_class_for(status_code, code)

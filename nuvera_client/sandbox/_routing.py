@@ -22,7 +22,7 @@ class ApiProblem(Exception):
     def __init__(
         self,
         status: int,
-        type: str,  # noqa: A002 - protocol field name
+        type: str,
         code: str,
         message: str,
         details: Mapping[str, JSON] | None = None,
