@@ -34,6 +34,8 @@ SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 VECTORS_PATH = Path(__file__).resolve().parents[1] / "spec" / "vectors.json"
 WORKED_EXAMPLE_MARKER = "<!-- nuvera:worked-example -->"
 WORKED_EXAMPLES = ("post-json-non-ascii", "post-multipart")
+EXAMPLE_MARKER = re.compile(r"^<!-- nuvera:example (examples/[\w.-]+\.py) -->$", re.M)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGES_DIR = "reference/endpoints"
 METHODS = ("get", "put", "post", "patch", "delete")
 ALLOW_MISSING_ENV = "NUVERA_DOCS_ALLOW_MISSING"
@@ -603,8 +605,24 @@ def _module_exists(name: str) -> bool:
     return spec is not None and spec.origin is not None
 
 
+def include_examples(markdown: str) -> str:
+    """Replace each example marker with the script's source, as a code block.
+
+    Raises:
+        FileNotFoundError: a marker names a script that does not exist.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        source = (REPO_ROOT / name).read_text(encoding="utf-8").rstrip("\n")
+        return f'```python title="{name}"\n{source}\n```'
+
+    return EXAMPLE_MARKER.sub(replace, markdown)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Fill the worked example; in a development build, stub missing modules."""
+    """Fill worked examples and example sources; in development, stub missing APIs."""
+    markdown = include_examples(markdown)
     if WORKED_EXAMPLE_MARKER in markdown:
         if VECTORS_PATH.is_file():
             markdown = markdown.replace(

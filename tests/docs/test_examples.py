@@ -82,10 +82,13 @@ def _assert_no_secret(text: str) -> None:
         assert not pattern.search(text), f"output shows a secret ({pattern.pattern})"
 
 
-def test_every_example_is_listed() -> None:
+def test_every_example_is_listed_and_shown_in_the_docs() -> None:
     scripts = {path.name for path in EXAMPLES.glob("*.py")}
     assert scripts == set(EXPECTED)
     assert (EXAMPLES / "notebook.ipynb").is_file()
+    page = (ROOT / "docs" / "examples.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"<!-- nuvera:example examples/([\w.]+) -->", page))
+    assert shown == scripts
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))

@@ -20,7 +20,7 @@ VECTORS: dict[str, Any] = load_hook().load_vectors()
 def _reference_signer() -> dict[str, Any]:
     found = BLOCK.findall(GUIDE.read_text(encoding="utf-8"))
     assert len(found) == 1, "the guide prints one reference signer"
-    assert len(found[0].splitlines()) <= 60
+    assert len(found[0].splitlines()) <= 70
     namespace: dict[str, Any] = {"__name__": "reference_signer"}
     exec(compile(found[0], str(GUIDE), "exec"), namespace)  # noqa: S102 - our own doc
     return namespace
