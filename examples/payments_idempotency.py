@@ -15,6 +15,7 @@ import httpx
 from nuvera_client import NuveraClient
 from nuvera_client.errors import IdempotencyConflictError
 from nuvera_client.keys import generate_private_key, private_key_pem, public_key_pem
+from nuvera_client.models import Payment
 from nuvera_client.sandbox import Sandbox
 
 PERMISSIONS = [
@@ -46,36 +47,31 @@ def main() -> None:
                 currency="EUR",
                 bank_account={"iban": "DE89 3704 0044 0532 0130 00"},
             )
+
+            def pay(amount: str, idempotency_key: str | None = None) -> Payment:
+                return client.payments.create(
+                    customer_id=customer.id,
+                    beneficiary_id=landlord.id,
+                    amount=Decimal(amount),  # money is Decimal, never float
+                    currency="EUR",
+                    reference="Rent November",
+                    idempotency_key=idempotency_key,
+                )
+
             # Your own stable key (e.g. the invoice id) survives a process restart.
-            pay = {
-                "customer_id": customer.id,
-                "beneficiary_id": landlord.id,
-                "amount": Decimal("1250.00"),  # money is Decimal, never float
-                "currency": "EUR",
-                "reference": "Rent November",
-            }
-            first = client.payments.create(**pay, idempotency_key="invoice-2026-11")
-            again = client.payments.create(**pay, idempotency_key="invoice-2026-11")
-            print(
-                f"payment {first.id}: {first.amount} {first.currency}, {first.status}"
-            )
-            print(
-                f"same key again -> {again.id} (same payment: {again.id == first.id})"
-            )
+            first = pay("1250.00", idempotency_key="invoice-2026-11")
+            again = pay("1250.00", idempotency_key="invoice-2026-11")
+            print(f"payment {first.id}: {first.amount} EUR, {first.status}")
+            print(f"same key again -> {again.id} (same payment: {again == first})")
 
             try:
-                client.payments.create(
-                    **{**pay, "amount": Decimal("99.00")},
-                    idempotency_key="invoice-2026-11",
-                )
+                pay("99.00", idempotency_key="invoice-2026-11")
             except IdempotencyConflictError as err:
                 print(f"same key, other body -> {err.status_code} {err.code}")
 
             # Without idempotency_key= the SDK makes one per call (kept across retries).
-            failing = client.payments.create(**{**pay, "amount": Decimal("13.13")})
-            canceled = client.payments.cancel(
-                client.payments.create(**{**pay, "amount": Decimal("5.00")}).id
-            )
+            failing = pay("13.13")
+            canceled = client.payments.cancel(pay("5.00").id)
             print(f"canceled {canceled.id}: {canceled.status}")
 
             sandbox.clock_offset += 6  # the sandbox settles payments after 5 s
