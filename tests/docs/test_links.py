@@ -173,3 +173,11 @@ def test_endpoint_pages_are_generated_in_the_build(built_site: Path) -> None:
     assert 'id="payments_create"' in html
     assert "PAYMENTS_WRITE" in html
     assert "Idempotency-Key" in html
+
+
+def test_readme_links_resolve() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = [t for t in _links(readme) if not urlsplit(t).scheme]
+    assert len(links) >= 10
+    missing = [t for t in links if not (ROOT / urlsplit(t).path).exists()]
+    assert missing == []

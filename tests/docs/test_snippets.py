@@ -17,13 +17,13 @@ FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
 def _snippets() -> list[tuple[str, int, str]]:
     found = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
         text = page.read_text(encoding="utf-8")
         for match in BLOCK.finditer(text):
             if match.group(1).lstrip().startswith("--8<--"):
                 continue  # an included example file: tested by running it
             line = text[: match.start()].count("\n") + 1
-            found.append((page.relative_to(DOCS).as_posix(), line, match.group(1)))
+            found.append((page.relative_to(ROOT).as_posix(), line, match.group(1)))
     return found
 
 
