@@ -12,6 +12,9 @@ The signing is the same as :class:`nuvera_client.NuveraAuth` (PROTOCOL §2): the
 Multipart bodies built by requests-toolbelt's ``MultipartEncoder`` (and any
 other one-shot stream or generator) are hashed while being copied to a
 temporary file that is then sent, so a large upload is never held in memory.
+
+Redirects are followed without credentials: a redirected request carries no
+``x-api-key`` and no token (Nuvera itself never redirects).
 """
 
 from __future__ import annotations
@@ -103,12 +106,31 @@ class NuveraRequestsAuth(requests.auth.AuthBase):
         )
         request.headers["x-api-key"] = self._api_key.reveal()
         request.headers["Authorization"] = f"Bearer {token}"
+        request.register_hook(  # type: ignore[no-untyped-call]
+            "response", _drop_credentials_on_redirect
+        )
         if request.headers.get("User-Agent", "").startswith("python-requests/"):
             request.headers["User-Agent"] = _user_agent()
         return request
 
     def __repr__(self) -> str:
         return f"NuveraRequestsAuth(api_key={self._api_key!r}, kid={self.kid!r})"
+
+
+def _drop_credentials_on_redirect(
+    response: requests.Response, *args: Any, **kwargs: Any
+) -> requests.Response:
+    """Keep the API key and token off any redirected request.
+
+    ``requests`` follows redirects with a copy of the signed request, never
+    asking the auth again: it drops ``Authorization`` only across hosts and would
+    send ``x-api-key`` anywhere, while the old token would not match the new
+    target anyway. Nuvera does not redirect; call the final URL instead.
+    """
+    if response.is_redirect:
+        response.request.headers.pop("x-api-key", None)
+        response.request.headers.pop("Authorization", None)
+    return response
 
 
 def _user_agent() -> str:

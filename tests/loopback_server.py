@@ -70,6 +70,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         length, sha = self._read_body()
+        if self.path.startswith("/redirect?to="):
+            self.server.seen.append(
+                Seen(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    length,
+                    sha,
+                    "redirected",
+                )
+            )
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/redirect?to="))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         seen = Seen(
             self.command,
             self.path,

@@ -248,3 +248,28 @@ def test_tampered_body_is_refused_by_the_server(
         response = session.send(prepared, timeout=30)
     assert response.status_code == 401
     assert server.seen[0].code == "body_hash_mismatch"
+
+
+@pytest.mark.parametrize("same_host", [True, False])
+def test_redirects_never_carry_credentials(
+    rsa_key: rsa.RSAPrivateKey,
+    api_key: str,
+    session: requests.Session,
+    same_host: bool,
+) -> None:
+    auth = NuveraRequestsAuth(api_key, rsa_key)
+    with (
+        serve(rsa_key.public_key(), api_key) as first,
+        serve(rsa_key.public_key(), api_key) as other,
+    ):
+        target = base_url(first if same_host else other) + "/v1/customers"
+        response = session.get(
+            base_url(first) + "/redirect?to=" + target, auth=auth, timeout=30
+        )
+    assert first.seen[0].code == "redirected"
+    assert "x-api-key" in first.seen[0].headers
+    landed = (first.seen[1:] if same_host else other.seen)[0]
+    assert "x-api-key" not in landed.headers
+    assert "authorization" not in landed.headers
+    assert landed.code == "missing_signature"
+    assert response.status_code == 401
