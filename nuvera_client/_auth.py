@@ -6,13 +6,13 @@ import functools
 import platform
 from collections.abc import AsyncGenerator, Generator
 
-import anyio.to_thread
 import httpx
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._body import abody_hash, body_hash
-from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
+from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey, _LocalKey
+from nuvera_client._signing_pool import sign_off_loop
 from nuvera_client._version import __version__
 from nuvera_client.errors import ConfigurationError, EnvironmentMismatchError
 
@@ -25,11 +25,16 @@ USER_AGENT = (
 class _Credentials:
     """One immutable (API key, signer) pair; rotation swaps the whole object."""
 
-    __slots__ = ("api_key", "signer")
+    __slots__ = ("api_key", "local", "signer")
 
     def __init__(self, api_key: ApiKey, signer: RequestSigner) -> None:
         self.api_key = api_key
         self.signer = signer
+        # In-memory keys sign in the shared signing pool; remote ones (a KMS
+        # SigningKey waits on the network) in anyio's larger thread pool, so that
+        # they cannot hold the few signing threads. TODO(issue 7): a public
+        # RequestSigner attribute saying so, instead of this look at its key.
+        self.local = isinstance(getattr(signer, "_key", None), _LocalKey)
 
 
 def _drop_empty_query(request: httpx.Request) -> None:
@@ -150,19 +155,24 @@ class NuveraAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Sign ``request`` (async clients); RSA runs in a worker thread."""
+        """Sign ``request`` (async clients); RSA runs off the event loop.
+
+        On asyncio, in-memory keys sign in a small shared pool of threads that
+        wake the loop once per batch of tokens; on trio, and for keys that sign
+        remotely (KMS), in anyio's worker threads. Every attempt gets a new ``jti``.
+        """
         _drop_empty_query(request)
         digest = await abody_hash(request)
         credentials = self._credentials
         # cryptography releases the GIL while signing: off the loop, it runs in
-        # parallel with other requests (anyio's default pool is bounded, 40).
+        # parallel with other requests.
         sign = functools.partial(
             credentials.signer.sign,
             request.method,
             request.url.raw_path.decode("ascii"),
             body_hash=digest,
         )
-        token = await anyio.to_thread.run_sync(sign)
+        token = await sign_off_loop(sign, local=credentials.local)
         self._apply(request, credentials, token)
         yield request
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
+from nuvera_client._auth import NuveraAuth
 from nuvera_client._base_client import NuveraDeprecationWarning
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._permissions import InvalidPermissionsError, Permission
@@ -984,9 +986,7 @@ def test_async_auth_outside_asyncio_falls_back(rsa_key: rsa.RSAPrivateKey) -> No
     import asyncio
     from unittest import mock
 
-    from nuvera_client._client import _ClientAuth
-
-    auth = _ClientAuth(API_KEY, rsa_key)
+    auth = NuveraAuth(API_KEY, rsa_key)
     request = httpx.Request("GET", BASE + "/v1/customers")
 
     async def sign() -> httpx.Request:
@@ -995,6 +995,11 @@ def test_async_auth_outside_asyncio_falls_back(rsa_key: rsa.RSAPrivateKey) -> No
         await flow.aclose()
         return signed
 
-    with mock.patch("nuvera_client._client._on_asyncio", return_value=False):
+    real = anyio.to_thread.run_sync
+    with (
+        mock.patch("nuvera_client._signing_pool._running_loop", return_value=None),
+        mock.patch("anyio.to_thread.run_sync", side_effect=real) as fallback,
+    ):
         signed = asyncio.run(sign())
     assert signed.headers["authorization"].startswith("Bearer ")
+    assert fallback.call_count == 1
