@@ -249,3 +249,34 @@ def test_error_shape_requires_details() -> None:
         {"error": {k: v for k, v in body.items() if k != "details"}}
     )
     assert not error.is_valid({"error": {**body, "code": "made_up"}})
+
+
+def test_path_parameters_are_declared_exactly() -> None:
+    for path, item in DOC["paths"].items():
+        in_path = set(re.findall(r"\{([a-z_]+)\}", path))
+        for method in ("get", "post", "patch", "delete"):
+            if method not in item:
+                continue
+            params = [
+                resolve(DOC, p)
+                for p in [
+                    *item.get("parameters", []),
+                    *item[method].get("parameters", []),
+                ]
+            ]
+            declared = {p["name"] for p in params if p["in"] == "path"}
+            assert declared == in_path, (method, path)
+            assert all(p["required"] for p in params if p["in"] == "path")
+            assert {p["in"] for p in params} <= {"path", "query", "header"}
+
+
+def test_tags_and_security_schemes_are_declared() -> None:
+    tags = {tag["name"] for tag in DOC["tags"]}
+    schemes = set(DOC["components"]["securitySchemes"])
+    for requirement in DOC["security"]:
+        assert set(requirement) <= schemes
+    for _, _, op in operations(DOC):
+        assert len(op["tags"]) == 1
+        assert op["tags"][0] in tags
+        assert op["summary"]
+        assert all(re.fullmatch(r"[1-5]\d\d", status) for status in op["responses"])
