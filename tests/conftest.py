@@ -1,4 +1,4 @@
-"""Shared fixtures: RSA keys generated per session (never committed), a fixed clock."""
+"""Shared fixtures: session RSA keys (generated, never committed), clock, signer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from nuvera_client import RequestSigner
 
 FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -36,6 +38,14 @@ def fixed_now() -> int:
 def fixed_clock() -> Callable[[], float]:
     """A clock that always reads FIXED_NOW; inject it with ``clock=``."""
     return lambda: float(FIXED_NOW)
+
+
+@pytest.fixture
+def signer(
+    rsa_key: rsa.RSAPrivateKey, fixed_clock: Callable[[], float]
+) -> RequestSigner:
+    """A RequestSigner on the 2048-bit session key, reading the fixed clock."""
+    return RequestSigner(rsa_key, clock=fixed_clock)
 
 
 @pytest.fixture
