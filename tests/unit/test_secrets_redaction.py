@@ -7,9 +7,11 @@ PEM (any of its lines), the passphrase and any whole token (or its signature).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -132,6 +134,77 @@ def test_secrets_never_leak(
         _secret_lines(plain_pem) + _secret_lines(encrypted_pem)
     ):
         secrets[f"pem line {index}"] = line
+    for index, token in enumerate(tokens):
+        secrets[f"token {index}"] = token
+        secrets[f"signature {index}"] = token.rsplit(".", 1)[1]
+    leaked = [name for name, value in secrets.items() if value in haystack]
+    assert leaked == []
+
+
+def test_secrets_never_leak_through_client_and_sandbox(
+    nuvera_application: Any,
+    rsa_keys: dict[int, rsa.RSAPrivateKey],
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The same search across NuveraClient, the served sandbox and their logs."""
+    from nuvera_client import NuveraClient
+    from nuvera_client.errors import APIError, AuthenticationError, NotFoundError
+
+    caplog.set_level(logging.DEBUG)
+    for name in ("nuvera_client", "httpx", "httpcore", "uvicorn", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    app = nuvera_application
+    tokens: list[str] = []
+    texts: list[str] = []
+
+    def capture(outgoing: httpx.Request) -> None:
+        tokens.append(outgoing.headers["authorization"].removeprefix("Bearer "))
+
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
+
+    def client(api_key: str, pem: str) -> NuveraClient:
+        # Our own httpx.Client sees every Authorization header; we close it.
+        http = stack.enter_context(
+            httpx.Client(event_hooks={"request": [capture]}, timeout=30)
+        )
+        return NuveraClient(
+            api_key, pem, base_url=app.base_url, max_retries=0, http_client=http
+        )
+
+    with client(app.api_key, app.private_key_pem) as nuvera:
+        texts.append(repr(nuvera))
+        created = nuvera.customers.create(
+            type="individual", name="Zoë", email="zoe@example.com"
+        )
+        texts.append(repr(created))
+        assert nuvera.customers.retrieve(created.id).id == created.id
+        assert [c.id for c in nuvera.customers.list(limit=5)]
+        with pytest.raises(NotFoundError) as missing:
+            nuvera.customers.retrieve("cus_" + "0" * 24)
+    failures: list[APIError] = [missing.value]
+    other_pem = private_key_pem(rsa_keys[3072])
+    with client(app.api_key, other_pem) as stranger:
+        with pytest.raises(AuthenticationError) as unknown_key:
+            stranger.customers.retrieve(created.id)
+        failures.append(unknown_key.value)
+    unknown_api_key = ApiKey.generate("test").reveal()
+    with client(unknown_api_key, app.private_key_pem) as unknown:
+        with pytest.raises(AuthenticationError) as refused:
+            unknown.customers.retrieve(created.id)
+        failures.append(refused.value)
+    assert {f.code for f in failures} >= {"not_found", "invalid_api_key"}
+    for error in failures:
+        texts += [str(error), repr(error), "".join(traceback.format_exception(error))]
+    haystack = "\n".join(
+        texts + [r.getMessage() for r in caplog.records] + [caplog.text]
+    )
+    secrets = {"api key": app.api_key, "unknown api key": unknown_api_key}
+    for pem in (app.private_key_pem, other_pem):
+        for index, line in enumerate(_secret_lines(pem)):
+            secrets[f"pem line {index}"] = line
+    assert len(tokens) >= 5
     for index, token in enumerate(tokens):
         secrets[f"token {index}"] = token
         secrets[f"signature {index}"] = token.rsplit(".", 1)[1]
