@@ -102,9 +102,7 @@ def claims(
     }
 
 
-def sign_raw(
-    key: rsa.RSAPrivateKey, header_bytes: bytes, payload_bytes: bytes
-) -> str:
+def sign_raw(key: rsa.RSAPrivateKey, header_bytes: bytes, payload_bytes: bytes) -> str:
     """Sign arbitrary header/payload bytes with RS256; return the compact JWS."""
     signing_input = f"{b64url(header_bytes)}.{b64url(payload_bytes)}"
     signature = key.sign(

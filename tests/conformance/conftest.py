@@ -93,9 +93,7 @@ class Caller:
         sent += list(headers)
         return _ref.raw_request(self.port, verb, target, sent, body)
 
-    def post_json(
-        self, target: str, value: object, **kwargs: Any
-    ) -> _ref.RawResponse:
+    def post_json(self, target: str, value: object, **kwargs: Any) -> _ref.RawResponse:
         return self.send("POST", target, json.dumps(value).encode(), **kwargs)
 
 

@@ -46,7 +46,10 @@ def payee(caller: Caller) -> dict[str, str]:
     )
     assert ben.status == 201, ben.body
     assert isinstance(ben.json_body, dict)
-    return {"customer_id": customer.json_body["id"], "beneficiary_id": ben.json_body["id"]}
+    return {
+        "customer_id": customer.json_body["id"],
+        "beneficiary_id": ben.json_body["id"],
+    }
 
 
 def _payment(payee: dict[str, str], amount: str = "10.00") -> dict[str, str]:
@@ -70,7 +73,9 @@ def test_payment_without_key_is_422(caller: Caller, payee: dict[str, str]) -> No
     ["", "a" * 256, "has space", "tab\there", "caf\u00e9"],
     ids=["empty", "256", "space", "tab", "non-ascii"],
 )
-def test_invalid_idempotency_key(caller: Caller, payee: dict[str, str], key: str) -> None:
+def test_invalid_idempotency_key(
+    caller: Caller, payee: dict[str, str], key: str
+) -> None:
     headers = [("Idempotency-Key", key)]
     body = json.dumps(_payment(payee)).encode()
     tok = caller.token("POST", "/v1/payments", body)
@@ -121,13 +126,20 @@ def test_idempotency_after_permission(
 ) -> None:
     c = make_caller(server, conf_key, ["PAYMENTS_READ"], name="payro")
     resp = c.post_json("/v1/payments", {"amount": "1.00"})
-    assert_error(resp, 403, "permission_error", "permission_denied",
-                 {"required_permission": "PAYMENTS_WRITE"})
+    assert_error(
+        resp,
+        403,
+        "permission_error",
+        "permission_denied",
+        {"required_permission": "PAYMENTS_WRITE"},
+    )
     resp = c.post_json("/v1/payments", {"amount": "1.00"}, headers=_idem(""))
     assert_error(resp, 403, "permission_error", "permission_denied")
 
 
-def test_replay_returns_the_stored_response(caller: Caller, payee: dict[str, str]) -> None:
+def test_replay_returns_the_stored_response(
+    caller: Caller, payee: dict[str, str]
+) -> None:
     key = _key()
     first = caller.post_json("/v1/payments", _payment(payee), headers=_idem(key))
     assert first.status == 201
@@ -145,15 +157,22 @@ def test_replay_returns_the_stored_response(caller: Caller, payee: dict[str, str
 
 def test_conflict_on_body(caller: Caller, payee: dict[str, str]) -> None:
     key = _key()
-    assert caller.post_json("/v1/payments", _payment(payee), headers=_idem(key)).status == 201
-    resp = caller.post_json("/v1/payments", _payment(payee, "11.00"), headers=_idem(key))
+    assert (
+        caller.post_json("/v1/payments", _payment(payee), headers=_idem(key)).status
+        == 201
+    )
+    resp = caller.post_json(
+        "/v1/payments", _payment(payee, "11.00"), headers=_idem(key)
+    )
     assert_error(resp, 409, IDEM, "idempotency_conflict")
 
 
 def test_conflict_on_uri(caller: Caller, payee: dict[str, str]) -> None:
     key = _key()
     body = {"subject": "Hello", "body": "First"}
-    assert caller.post_json("/v1/support/tickets", body, headers=_idem(key)).status == 201
+    assert (
+        caller.post_json("/v1/support/tickets", body, headers=_idem(key)).status == 201
+    )
     resp = caller.post_json("/v1/customers", body, headers=_idem(key))
     assert_error(resp, 409, IDEM, "idempotency_conflict")
 
@@ -161,7 +180,9 @@ def test_conflict_on_uri(caller: Caller, payee: dict[str, str]) -> None:
 def test_conflict_on_query(caller: Caller) -> None:
     key = _key()
     body = {"subject": "Hello", "body": "First"}
-    assert caller.post_json("/v1/support/tickets", body, headers=_idem(key)).status == 201
+    assert (
+        caller.post_json("/v1/support/tickets", body, headers=_idem(key)).status == 201
+    )
     resp = caller.post_json("/v1/support/tickets?x=1", body, headers=_idem(key))
     assert_error(resp, 409, IDEM, "idempotency_conflict")
 
@@ -212,7 +233,9 @@ def test_idempotency_kept_24h(
     again = c.post_json("/v1/support/tickets", body, headers=_idem(key))
     assert again.header("idempotent-replayed") == "true"
     clock.t += 10
-    later = c.post_json("/v1/support/tickets", {**body, "body": "x"}, headers=_idem(key))
+    later = c.post_json(
+        "/v1/support/tickets", {**body, "body": "x"}, headers=_idem(key)
+    )
     assert later.status == 201, later.body
 
 
@@ -254,8 +277,9 @@ def custom_server(gate: _Gate) -> Iterator[SandboxServer]:
     "idempotency_in_progress; the sandbox runs one handler at a time, so the "
     "duplicate (and every other request) waits and then gets the replay",
 )
-def test_in_progress(custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey,
-                     gate: _Gate) -> None:
+def test_in_progress(
+    custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey, gate: _Gate
+) -> None:
     c = make_caller(custom_server, conf_key)
     key = _key()
     results: list[_ref.RawResponse] = []
@@ -275,8 +299,9 @@ def test_in_progress(custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey,
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_5xx_and_429_not_stored(custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey,
-                                gate: _Gate, status: int) -> None:
+def test_5xx_and_429_not_stored(
+    custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey, gate: _Gate, status: int
+) -> None:
     gate.release.set()
     gate.status = status
     c = make_caller(custom_server, conf_key)
@@ -327,8 +352,9 @@ def test_413_payload_too_large(conf_key: rsa.RSAPrivateKey) -> None:
         c = make_caller(srv, conf_key)
         body = json.dumps({"subject": "x", "body": "y" * 2000}).encode()
         resp = c.send("POST", "/v1/support/tickets", body)
-        assert_error(resp, 413, "invalid_request_error", "payload_too_large",
-                     {"max_bytes": 1000})
+        assert_error(
+            resp, 413, "invalid_request_error", "payload_too_large", {"max_bytes": 1000}
+        )
 
 
 def test_422_validation_fields(caller: Caller) -> None:
@@ -371,7 +397,9 @@ def test_list_pagination(caller: Caller) -> None:
     assert set(page) == {"data", "has_more", "next_cursor"}
     assert page["has_more"] is True
     assert isinstance(page["next_cursor"], str)
-    second = caller.send("GET", f"/v1/support/tickets?cursor={page['next_cursor']}&limit=2")
+    second = caller.send(
+        "GET", f"/v1/support/tickets?cursor={page['next_cursor']}&limit=2"
+    )
     rest = second.json_body
     assert isinstance(rest, dict)
     assert rest["has_more"] is False
@@ -391,7 +419,9 @@ def test_limit_100_accepted(caller: Caller) -> None:
 
 
 def test_money_is_a_decimal_string(caller: Caller, payee: dict[str, str]) -> None:
-    resp = caller.post_json("/v1/payments", _payment(payee, "10"), headers=_idem(_key()))
+    resp = caller.post_json(
+        "/v1/payments", _payment(payee, "10"), headers=_idem(_key())
+    )
     assert resp.status == 201
     assert isinstance(resp.json_body, dict)
     assert resp.json_body["amount"] == "10.00"

@@ -36,7 +36,9 @@ def test_ok_baseline(caller: Caller) -> None:
 
 def test_1_missing_api_key(caller: Caller) -> None:
     tok = caller.token("GET", LIST)
-    resp = _ref.raw_request(caller.port, "GET", LIST, [("Authorization", f"Bearer {tok}")])
+    resp = _ref.raw_request(
+        caller.port, "GET", LIST, [("Authorization", f"Bearer {tok}")]
+    )
     details = assert_error(resp, 401, AUTH, "missing_api_key")
     assert details == {}
 
@@ -107,7 +109,9 @@ def test_4_application_disabled_before_signature_checks(
     headers = [("x-api-key", caller.api_key)]
     resp = _ref.raw_request(caller.port, "GET", LIST, headers)
     assert_error(resp, 403, "permission_error", "application_disabled")
-    assert_error(caller.send("GET", LIST), 403, "permission_error", "application_disabled")
+    assert_error(
+        caller.send("GET", LIST), 403, "permission_error", "application_disabled"
+    )
     server.sandbox.enable_application(caller.app_id)
     assert caller.send("GET", LIST).status == 200
 
@@ -145,11 +149,15 @@ def _good_header(caller: Caller) -> dict[str, object]:
     return {"alg": "RS256", "kid": _ref.kid_of(caller.key), "typ": "JWT"}
 
 
-def _good_payload(caller: Caller, method: str = "GET", uri: str = LIST) -> dict[str, object]:
+def _good_payload(
+    caller: Caller, method: str = "GET", uri: str = LIST
+) -> dict[str, object]:
     return _ref.claims(method=method, uri=uri, iat=caller.now())
 
 
-def _tok_send(caller: Caller, token: str, method: str = "GET", uri: str = LIST) -> _ref.RawResponse:
+def _tok_send(
+    caller: Caller, token: str, method: str = "GET", uri: str = LIST
+) -> _ref.RawResponse:
     return caller.send(method, uri, token=token)
 
 
@@ -182,8 +190,11 @@ def test_6_payload_not_json(caller: Caller) -> None:
 def test_6_not_an_object(caller: Caller, which: str, value: bytes) -> None:
     header = _ref.jcs(_good_header(caller))
     payload = _ref.jcs(_good_payload(caller))
-    tok = _signed(caller, value if which == "header" else header,
-                  value if which == "payload" else payload)
+    tok = _signed(
+        caller,
+        value if which == "header" else header,
+        value if which == "payload" else payload,
+    )
     assert_error(_tok_send(caller, tok), 401, AUTH, "malformed_token")
 
 
@@ -290,7 +301,9 @@ def test_7_unsupported_algorithm(caller: Caller, header: dict[str, object]) -> N
 def test_7_alg_none_with_empty_signature(caller: Caller) -> None:
     head = _ref.b64url(b'{"alg":"none","typ":"JWT"}')
     body = _ref.b64url(_ref.jcs(_good_payload(caller)))
-    assert_error(_tok_send(caller, f"{head}.{body}."), 401, AUTH, "unsupported_algorithm")
+    assert_error(
+        _tok_send(caller, f"{head}.{body}."), 401, AUTH, "unsupported_algorithm"
+    )
 
 
 @pytest.mark.parametrize("kid", ["absent", "unknown", "other-app", "number"])
@@ -308,7 +321,9 @@ def test_8_unknown_signing_key(
         signer = other_key
     elif kid == "number":
         header["kid"] = 7
-    tok = _ref.sign_raw(signer, json.dumps(header).encode(), _ref.jcs(_good_payload(caller)))
+    tok = _ref.sign_raw(
+        signer, json.dumps(header).encode(), _ref.jcs(_good_payload(caller))
+    )
     assert_error(_tok_send(caller, tok), 401, AUTH, "unknown_signing_key")
 
 
@@ -328,11 +343,15 @@ def test_8_removed_signing_key(
 
 
 def test_9_invalid_signature(caller: Caller, other_key: rsa.RSAPrivateKey) -> None:
-    tok = _ref.sign_raw(other_key, _ref.jcs(_good_header(caller)), _ref.jcs(_good_payload(caller)))
+    tok = _ref.sign_raw(
+        other_key, _ref.jcs(_good_header(caller)), _ref.jcs(_good_payload(caller))
+    )
     assert_error(_tok_send(caller, tok), 401, AUTH, "invalid_signature")
     head, body, sig = caller.token("GET", LIST).split(".")
     flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
-    assert_error(_tok_send(caller, f"{head}.{body}.{flipped}"), 401, AUTH, "invalid_signature")
+    assert_error(
+        _tok_send(caller, f"{head}.{body}.{flipped}"), 401, AUTH, "invalid_signature"
+    )
 
 
 def test_9_empty_signature_segment(caller: Caller) -> None:
@@ -354,9 +373,19 @@ def test_9_empty_signature_segment(caller: Caller) -> None:
         ({"aud": "<del>"}, "invalid_audience"),
         ({"iss": "x", "iat": 1.5}, "invalid_issuer"),  # 10 before 11
     ],
-    ids=["iss", "iss-null", "iss-absent", "aud", "aud-array", "aud-absent", "10-before-11"],
+    ids=[
+        "iss",
+        "iss-null",
+        "iss-absent",
+        "aud",
+        "aud-array",
+        "aud-absent",
+        "10-before-11",
+    ],
 )
-def test_10_issuer_and_audience(caller: Caller, change: dict[str, object], code: str) -> None:
+def test_10_issuer_and_audience(
+    caller: Caller, change: dict[str, object], code: str
+) -> None:
     payload = _good_payload(caller)
     for name, value in change.items():
         if value == "<del>":
@@ -370,7 +399,9 @@ def test_10_issuer_and_audience(caller: Caller, change: dict[str, object], code:
 def _raw_payload(caller: Caller, **raw: str) -> bytes:
     """The good payload with some members replaced by raw JSON text."""
     payload = _good_payload(caller)
-    parts = [f'"{k}":{raw[k] if k in raw else json.dumps(v)}' for k, v in payload.items()]
+    parts = [
+        f'"{k}":{raw[k] if k in raw else json.dumps(v)}' for k, v in payload.items()
+    ]
     parts += [f'"{k}":{v}' for k, v in raw.items() if k not in payload]
     return ("{" + ",".join(p for p in parts if not p.endswith(":<del>")) + "}").encode()
 
@@ -433,7 +464,9 @@ def test_12_before_13(caller: Caller) -> None:
     assert_error(resp, 401, AUTH, "invalid_lifetime")
 
 
-def test_13_14_time_window(clocked_server: SandboxServer, clock: FakeClock, conf_key: rsa.RSAPrivateKey) -> None:
+def test_13_14_time_window(
+    clocked_server: SandboxServer, clock: FakeClock, conf_key: rsa.RSAPrivateKey
+) -> None:
     c = make_caller(clocked_server, conf_key)
     now = int(clock.t)
     # iat <= now + 10
@@ -446,7 +479,9 @@ def test_13_14_time_window(clocked_server: SandboxServer, clock: FakeClock, conf
     assert_error(resp, 401, AUTH, "token_expired", {"server_time": now})
 
 
-def test_13_server_time_follows_clock_offset(server: SandboxServer, caller: Caller) -> None:
+def test_13_server_time_follows_clock_offset(
+    server: SandboxServer, caller: Caller
+) -> None:
     sandbox = server.sandbox
     sandbox.clock_offset = 3600
     try:
@@ -476,11 +511,15 @@ def test_15_recorded_even_when_a_later_check_fails(caller: Caller) -> None:
     assert_error(resp, 401, AUTH, "method_mismatch")
     assert_error(caller.send("GET", LIST, jti=jti), 401, AUTH, "replayed_jti")
     jti = _jti()
-    assert_error(caller.send("GET", LIST, jti=jti, iss="x"), 401, AUTH, "invalid_issuer")
+    assert_error(
+        caller.send("GET", LIST, jti=jti, iss="x"), 401, AUTH, "invalid_issuer"
+    )
     assert_error(caller.send("GET", LIST, jti=jti), 401, AUTH, "replayed_jti")
 
 
-def test_15_not_recorded_when_signature_fails(caller: Caller, other_key: rsa.RSAPrivateKey) -> None:
+def test_15_not_recorded_when_signature_fails(
+    caller: Caller, other_key: rsa.RSAPrivateKey
+) -> None:
     jti = _jti()
     payload = _ref.claims(method="GET", uri=LIST, iat=caller.now(), jti=jti)
     bad = _ref.sign_raw(other_key, _ref.jcs(_good_header(caller)), _ref.jcs(payload))
@@ -527,7 +566,9 @@ def test_15_replay_does_not_extend_the_entry(
     tok = c.token("GET", LIST, jti=jti, iat=start, exp=start + 30)
     assert _tok_send(c, tok).status == 200
     clock.t = start + 39
-    assert_error(_tok_send(c, tok), 401, AUTH, "replayed_jti")  # same token, exp+10 later
+    assert_error(
+        _tok_send(c, tok), 401, AUTH, "replayed_jti"
+    )  # same token, exp+10 later
     clock.t = start + 41
     resp = c.send("GET", LIST, jti=jti, iat=start + 41, exp=start + 71)
     clock.t = start + 1000
@@ -554,7 +595,10 @@ def test_16_lowercase_request_method(caller: Caller) -> None:
         ("/v1/customers?email=a@b.com", "/v1/customers?email=a%40b.com"),
         ("/v1/customers?x=%2F", "/v1/customers?x=%2f"),
         ("/v1/customers?q=a+b", "/v1/customers?q=a%20b"),
-        ("/v1/customers?limit=10&status=active", "/v1/customers?status=active&limit=10"),
+        (
+            "/v1/customers?limit=10&status=active",
+            "/v1/customers?status=active&limit=10",
+        ),
         ("/v1/customers?limit=10", "/v1/customers"),
         ("/v1/customers", "/v1/customers?limit=10"),
         ("/v1/customers", "/v1/customers/"),
@@ -564,7 +608,9 @@ def test_16_lowercase_request_method(caller: Caller) -> None:
 )
 def test_17_uri_mismatch(caller: Caller, sent: str, signed: str) -> None:
     resp = caller.send("GET", sent, uri=signed)
-    assert_error(resp, 401, AUTH, "uri_mismatch", {"expected": sent, "received": signed})
+    assert_error(
+        resp, 401, AUTH, "uri_mismatch", {"expected": sent, "received": signed}
+    )
 
 
 @pytest.mark.parametrize(
@@ -587,8 +633,13 @@ def test_17_raw_targets_accepted(caller: Caller, target: str) -> None:
 def test_17_bare_question_mark_is_invisible(caller: Caller) -> None:
     # A server cannot see an empty query: it derives /v1/customers (§2.1).
     resp = caller.send("GET", "/v1/customers?", uri="/v1/customers?")
-    assert_error(resp, 401, AUTH, "uri_mismatch",
-                 {"expected": "/v1/customers", "received": "/v1/customers?"})
+    assert_error(
+        resp,
+        401,
+        AUTH,
+        "uri_mismatch",
+        {"expected": "/v1/customers", "received": "/v1/customers?"},
+    )
 
 
 def test_18_body_hash_mismatch(caller: Caller) -> None:
@@ -596,31 +647,57 @@ def test_18_body_hash_mismatch(caller: Caller) -> None:
     claimed = _ref.sha256_hex(b"{}")
     resp = caller.send("POST", LIST, body, body_hash=claimed)
     assert_error(
-        resp, 401, AUTH, "body_hash_mismatch",
-        {"expected": _ref.sha256_hex(body), "received": claimed, "body_length": len(body)},
+        resp,
+        401,
+        AUTH,
+        "body_hash_mismatch",
+        {
+            "expected": _ref.sha256_hex(body),
+            "received": claimed,
+            "body_length": len(body),
+        },
     )
 
 
 def test_18_empty_body_must_hash_empty(caller: Caller) -> None:
     claimed = _ref.sha256_hex(b"x")
     resp = caller.send("GET", LIST, body_hash=claimed)
-    assert_error(resp, 401, AUTH, "body_hash_mismatch",
-                 {"expected": _ref.EMPTY_SHA256, "received": claimed, "body_length": 0})
+    assert_error(
+        resp,
+        401,
+        AUTH,
+        "body_hash_mismatch",
+        {"expected": _ref.EMPTY_SHA256, "received": claimed, "body_length": 0},
+    )
 
 
 def test_18_hash_of_the_bytes_as_sent_gzip(caller: Caller) -> None:
     import gzip
 
-    raw = json.dumps({"type": "individual", "name": "Gz", "email": "gz@example.com"}).encode()
+    raw = json.dumps(
+        {"type": "individual", "name": "Gz", "email": "gz@example.com"}
+    ).encode()
     sent = gzip.compress(raw, mtime=0)
-    resp = caller.send("POST", LIST, sent, body_hash=_ref.sha256_hex(raw),
-                       headers=[("Content-Encoding", "gzip")])
-    assert_error(resp, 401, AUTH, "body_hash_mismatch",
-                 {"expected": _ref.sha256_hex(sent), "received": _ref.sha256_hex(raw)})
+    resp = caller.send(
+        "POST",
+        LIST,
+        sent,
+        body_hash=_ref.sha256_hex(raw),
+        headers=[("Content-Encoding", "gzip")],
+    )
+    assert_error(
+        resp,
+        401,
+        AUTH,
+        "body_hash_mismatch",
+        {"expected": _ref.sha256_hex(sent), "received": _ref.sha256_hex(raw)},
+    )
 
 
 def test_18_chunked_framing_not_hashed(caller: Caller) -> None:
-    body = json.dumps({"type": "individual", "name": "Ch", "email": "ch@example.com"}).encode()
+    body = json.dumps(
+        {"type": "individual", "name": "Ch", "email": "ch@example.com"}
+    ).encode()
     tok = caller.token("POST", LIST, body)
     framed = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     headers = [
@@ -636,14 +713,28 @@ def test_18_chunked_framing_not_hashed(caller: Caller) -> None:
 # --- 404 / 405 after 1-18, then 19 ------------------------------------------------
 
 
-def test_19_permission_denied(server: SandboxServer, conf_key: rsa.RSAPrivateKey) -> None:
+def test_19_permission_denied(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
     c = make_caller(server, conf_key, ["CUSTOMERS_READ"], name="ro")
-    resp = c.post_json(LIST, {"type": "individual", "name": "A", "email": "p@example.com"})
-    assert_error(resp, 403, "permission_error", "permission_denied",
-                 {"required_permission": "CUSTOMERS_WRITE"})
+    resp = c.post_json(
+        LIST, {"type": "individual", "name": "A", "email": "p@example.com"}
+    )
+    assert_error(
+        resp,
+        403,
+        "permission_error",
+        "permission_denied",
+        {"required_permission": "CUSTOMERS_WRITE"},
+    )
     resp = c.send("GET", "/v1/payments")
-    assert_error(resp, 403, "permission_error", "permission_denied",
-                 {"required_permission": "PAYMENTS_READ"})
+    assert_error(
+        resp,
+        403,
+        "permission_error",
+        "permission_denied",
+        {"required_permission": "PAYMENTS_READ"},
+    )
 
 
 def test_checks_1_to_18_before_404(caller: Caller) -> None:
@@ -653,14 +744,20 @@ def test_checks_1_to_18_before_404(caller: Caller) -> None:
     assert_error(resp, 401, AUTH, "missing_api_key")
 
 
-def test_404_before_permission(server: SandboxServer, conf_key: rsa.RSAPrivateKey) -> None:
+def test_404_before_permission(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
     c = make_caller(server, conf_key, [], name="none")
     for target in ("/v1/nothing", "/v2/customers", "/", "/v1/customers/cus_1/x"):
-        details = assert_error(c.send("GET", target), 404, "not_found_error", "not_found")
+        details = assert_error(
+            c.send("GET", target), 404, "not_found_error", "not_found"
+        )
         assert isinstance(details, dict)
 
 
-def test_405_before_permission(server: SandboxServer, conf_key: rsa.RSAPrivateKey) -> None:
+def test_405_before_permission(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
     c = make_caller(server, conf_key, [], name="none405")
     resp = c.send("DELETE", LIST)
     details = assert_error(resp, 405, "invalid_request_error", "method_not_allowed")
