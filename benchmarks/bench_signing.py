@@ -46,12 +46,12 @@ URL = "https://api.sandbox.nuvera.com/v1/customers?email=a%40b.com"
 
 
 def _body() -> bytes:
-    filler = "x" * 1024
-    document = {"email": "zoe@example.com", "metadata": {"note": filler}}
-    text = json.dumps(document, separators=(",", ":"))
-    excess = len(text.encode()) - 1024
-    document["metadata"]["note"] = filler[: len(filler) - excess]
-    data = json.dumps(document, separators=(",", ":")).encode()
+    def render(note: str) -> bytes:
+        document = {"email": "zoe@example.com", "metadata": {"note": note}}
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    excess = len(render("x" * 1024)) - 1024
+    data = render("x" * (1024 - excess))
     assert len(data) == 1024
     return data
 
