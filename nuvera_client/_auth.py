@@ -37,10 +37,15 @@ class _Credentials:
         self.local = isinstance(getattr(signer, "_key", None), _LocalKey)
 
 
-def _drop_empty_query(request: httpx.Request) -> None:
+def _target(request: httpx.Request) -> str:
+    """Return the request target to sign (path and query, as on the request line)."""
+    url = request.url
+    raw = url.raw_path
     # PROTOCOL §2.1: a bare trailing "?" is never sent (ASGI servers cannot see it).
-    if request.url.raw_path.endswith(b"?") and not request.url.query:
-        request.url = request.url.copy_with(query=None)
+    if raw.endswith(b"?") and not url.query:
+        request.url = url = url.copy_with(query=None)
+        raw = url.raw_path
+    return raw.decode("ascii")
 
 
 class NuveraAuth(httpx.Auth):
@@ -143,12 +148,10 @@ class NuveraAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign ``request`` (sync clients); hashing may spool a one-shot body."""
-        _drop_empty_query(request)
+        target = _target(request)
         digest = body_hash(request)
         credentials = self._credentials
-        token = credentials.signer.sign(
-            request.method, request.url.raw_path.decode("ascii"), body_hash=digest
-        )
+        token = credentials.signer.sign(request.method, target, body_hash=digest)
         self._apply(request, credentials, token)
         yield request
 
@@ -161,16 +164,13 @@ class NuveraAuth(httpx.Auth):
         wake the loop once per batch of tokens; on trio, and for keys that sign
         remotely (KMS), in anyio's worker threads. Every attempt gets a new ``jti``.
         """
-        _drop_empty_query(request)
+        target = _target(request)
         digest = await abody_hash(request)
         credentials = self._credentials
         # cryptography releases the GIL while signing: off the loop, it runs in
         # parallel with other requests.
         sign = functools.partial(
-            credentials.signer.sign,
-            request.method,
-            request.url.raw_path.decode("ascii"),
-            body_hash=digest,
+            credentials.signer.sign, request.method, target, body_hash=digest
         )
         token = await sign_off_loop(sign, local=credentials.local)
         self._apply(request, credentials, token)

@@ -184,7 +184,8 @@ class NuveraClient:
     def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
         core = self._core
         core.authorize(call)
-        core.poll()
+        if core.polls:
+            core.poll()
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()
@@ -361,7 +362,8 @@ class AsyncNuveraClient:
     async def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
         core = self._core
         core.authorize(call)
-        await core.apoll()
+        if core.polls:
+            await core.apoll()
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()

@@ -98,7 +98,7 @@ class ClientCore:
         self._current: Credentials | None = None
         # Caching providers (they expose ``generation``) are asked before every
         # call: cheap until their refresh_interval passes, then they fetch.
-        self._poll = credentials is not None and hasattr(credentials, "generation")
+        self.polls = credentials is not None and hasattr(credentials, "generation")
         if credentials is not None:
             if api_key is not None or private_key is not None:
                 raise ConfigurationError(
@@ -225,14 +225,15 @@ class ClientCore:
         )
 
     def observe(self, call: Call[Any], response: httpx.Response, attempt: int) -> None:
-        logger.debug(
-            "%s %s -> %s request_id=%s attempt=%d",
-            call.method,
-            call.path,
-            response.status_code,
-            response.headers.get("x-request-id"),
-            attempt,
-        )
+        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost a header lookup
+            logger.debug(
+                "%s %s -> %s request_id=%s attempt=%d",
+                call.method,
+                call.path,
+                response.status_code,
+                response.headers.get("x-request-id"),
+                attempt,
+            )
         notice = lifecycle_notice(call, response)
         if notice is None or call.endpoint in self._warned:
             return
@@ -293,12 +294,12 @@ class ClientCore:
 
     def poll(self) -> None:
         """Ask a caching provider for its current credentials (sync clients)."""
-        if self._poll and self.provider is not None:
+        if self.polls and self.provider is not None:
             self.adopt(_ask(self.provider, refresh=False))
 
     async def apoll(self) -> None:
         """Like :meth:`poll`; a provider fetch runs in a worker thread."""
-        if not (self._poll and self.provider is not None):
+        if not (self.polls and self.provider is not None):
             return
         provider = self.provider
         needs_fetch = getattr(provider, "needs_fetch", None)
