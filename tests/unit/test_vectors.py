@@ -149,3 +149,23 @@ def test_signing_md_worked_example_matches_vector_one() -> None:
     ):
         assert value in text
     assert "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae2XuHxe" in text
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_vector_accepted_by_pyjwt(case: dict[str, Any]) -> None:
+    # A third implementation: a stock JWT library accepts every vector token.
+    import jwt
+
+    key = serialization.load_pem_private_key(_pem(case["input"]["key"]).encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    claims = jwt.decode(
+        case["output"]["token"],
+        key.public_key(),
+        algorithms=["RS256"],
+        audience="nuvera-rest-api",
+        issuer="nuvera-api",
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert claims == json.loads(case["output"]["payload_json"])
+    header = jwt.get_unverified_header(case["output"]["token"])
+    assert header == {"alg": "RS256", "kid": case["output"]["kid"], "typ": "JWT"}
