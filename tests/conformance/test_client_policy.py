@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +18,9 @@ from nuvera_client.sandbox import SandboxServer
 
 from . import _ref
 from ._capture import Captured, CaptureServer, capture_server, error_body
-from .conftest import make_caller, public_pem
+from .conftest import public_pem
 
-CUSTOMER = {
+CUSTOMER: dict[str, Any] = {
     "id": "cus_3kT9wQ2mZ8bX5vL1nR7pY4cD",
     "object": "customer",
     "type": "individual",
@@ -35,7 +35,7 @@ CUSTOMER = {
     "created_at": "2026-11-27T21:53:40Z",
     "updated_at": "2026-11-27T21:53:40Z",
 }
-PAYMENT = {
+PAYMENT: dict[str, Any] = {
     "id": "pay_3kT9wQ2mZ8bX5vL1nR7pY4cD",
     "object": "payment",
     "customer_id": "cus_3kT9wQ2mZ8bX5vL1nR7pY4cD",
@@ -142,8 +142,8 @@ def test_money_sent_as_string(conf_key: rsa.RSAPrivateKey, api_key: str) -> None
         _client(srv, conf_key, api_key) as c,
     ):
         payment = c.payments.create(
-            customer_id=PAYMENT["customer_id"],  # type: ignore[arg-type]
-            beneficiary_id=PAYMENT["beneficiary_id"],  # type: ignore[arg-type]
+            customer_id=PAYMENT["customer_id"],
+            beneficiary_id=PAYMENT["beneficiary_id"],
             amount=Decimal("1250.00"),
             currency="EUR",
         )
@@ -248,11 +248,12 @@ def test_post_without_idempotency_key_not_retried(
     conf_key: rsa.RSAPrivateKey, api_key: str
 ) -> None:
     script = _script([(503, {"Retry-After": "0"})] * 3, CUSTOMER)
-    with capture_server(script) as srv, _client(srv, conf_key, api_key) as c:
-        try:
-            c.customers.create(type="individual", name="Ada", email="ada@example.com")
-        except errors.ServerError:
-            pass
+    with (
+        capture_server(script) as srv,
+        _client(srv, conf_key, api_key) as c,
+        contextlib.suppress(errors.ServerError),
+    ):
+        c.customers.create(type="individual", name="Ada", email="ada@example.com")
     keys = [r.header("idempotency-key") for r in srv.seen]
     if keys[0] is None:
         assert len(srv.seen) == 1
@@ -506,11 +507,13 @@ def test_invalid_key_refused_before_io(conf_key: rsa.RSAPrivateKey) -> None:
 def test_unknown_key_server_says_invalid(
     server: SandboxServer, conf_key: rsa.RSAPrivateKey
 ) -> None:
-    with NuveraClient(
-        _ref.random_api_key("test"), conf_key, base_url=server.base_url
-    ) as c:
-        with pytest.raises(errors.AuthenticationError) as info:
-            c.customers.retrieve("cus_3kT9wQ2mZ8bX5vL1nR7pY4cD")
+    with (
+        NuveraClient(
+            _ref.random_api_key("test"), conf_key, base_url=server.base_url
+        ) as c,
+        pytest.raises(errors.AuthenticationError) as info,
+    ):
+        c.customers.retrieve("cus_3kT9wQ2mZ8bX5vL1nR7pY4cD")
     assert info.value.code == "invalid_api_key"
     assert info.value.status_code == 401
     assert info.value.request_id is not None
