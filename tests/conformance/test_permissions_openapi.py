@@ -1,4 +1,4 @@
-"""PROTOCOL §5 permissions (client table, sandbox) and docs/openapi.yaml against §2-§7."""
+"""PROTOCOL §5 permissions (client, sandbox) and docs/openapi.yaml against §2-§7."""
 
 from __future__ import annotations
 
