@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import subprocess
 import sys
@@ -143,7 +144,7 @@ def test_pool_is_bounded_and_errors_reach_the_caller() -> None:
 
     async def main() -> list[Any]:
         loop = asyncio.get_running_loop()
-        futures = [pool.submit(lambda i=i: sign(i), loop) for i in range(50)]
+        futures = [pool.submit(functools.partial(sign, i), loop) for i in range(50)]
         return await asyncio.gather(*futures, return_exceptions=True)
 
     try:
@@ -226,7 +227,7 @@ def test_child_after_fork_starts_afresh() -> None:
 async def test_remote_and_local_keys(rsa_key: rsa.RSAPrivateKey) -> None:
     real = anyio.to_thread.run_sync
     with mock.patch("anyio.to_thread.run_sync", side_effect=real) as to_thread:
-        remote = NuveraAuth(API_KEY, RemoteKey(rsa_key))  # type: ignore[arg-type]
+        remote = NuveraAuth(API_KEY, RemoteKey(rsa_key))
         flow = remote.async_auth_flow(httpx.Request("GET", BASE + "/v1/customers"))
         signed = await flow.__anext__()
         await flow.aclose()
