@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import socket
@@ -97,6 +98,7 @@ def capture_server(responder: Responder = _ok) -> Iterator[CaptureServer]:
     listener.settimeout(0.2)
     state = CaptureServer(listener.getsockname()[1], [])
     stop = threading.Event()
+    open_conns: list[socket.socket] = []
 
     def serve() -> None:
         while not stop.is_set():
@@ -104,6 +106,7 @@ def capture_server(responder: Responder = _ok) -> Iterator[CaptureServer]:
                 conn, _addr = listener.accept()
             except OSError:
                 continue
+            open_conns.append(conn)
             with conn:
                 conn.settimeout(10)
                 for _ in range(1000):  # keep-alive: several requests per connection
@@ -115,6 +118,8 @@ def capture_server(responder: Responder = _ok) -> Iterator[CaptureServer]:
                         break
                     state.seen.append(req)
                     status, headers, body = responder(req, len(state.seen))
+                    if status == 0:  # drop the connection without an answer
+                        break
                     out = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}"]
                     out.append(f"Date: {email.utils.formatdate(usegmt=True)}")
                     out.append("Content-Type: application/json")
@@ -128,6 +133,9 @@ def capture_server(responder: Responder = _ok) -> Iterator[CaptureServer]:
         yield state
     finally:
         stop.set()
+        for conn in open_conns:  # wake a thread blocked on a kept-alive connection
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         thread.join(5)
         listener.close()
 

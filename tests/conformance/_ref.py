@@ -232,7 +232,7 @@ def _parse_response(data: bytes) -> RawResponse:
     else:
         body = rest
     parsed: object = None
-    if lowered.get("content-type", "").startswith("application/json"):
+    if body and lowered.get("content-type", "").startswith("application/json"):
         parsed = json.loads(body)
     return RawResponse(status, headers, body, parsed)
 
