@@ -790,3 +790,58 @@ def test_405_allowed_methods(
     got = details["allowed_methods"]
     assert isinstance(got, list)
     assert set(got) - {"HEAD", "OPTIONS"} == allowed
+
+
+# --- first failing check wins: each pair of neighbours ---------------------------
+
+
+def test_order_3_before_4(server: SandboxServer, caller: Caller) -> None:
+    server.sandbox.revoke_api_key(caller.app_id, caller.api_key[:13])
+    server.sandbox.disable_application(caller.app_id)
+    assert_error(caller.send("GET", LIST), 401, AUTH, "api_key_revoked")
+
+
+def test_order_6_before_7(caller: Caller) -> None:
+    head = _ref.b64url(b'{"alg":"none"}')
+    assert_error(_tok_send(caller, f"{head}.!!!.x"), 401, AUTH, "malformed_token")
+
+
+def test_order_7_before_8(caller: Caller) -> None:
+    header = b'{"alg":"HS256","kid":"no-such-kid"}'
+    tok = _signed(caller, header, _ref.jcs(_good_payload(caller)))
+    assert_error(_tok_send(caller, tok), 401, AUTH, "unsupported_algorithm")
+
+
+def test_order_9_before_10(caller: Caller, other_key: rsa.RSAPrivateKey) -> None:
+    payload = {**_good_payload(caller), "iss": "x", "aud": "y"}
+    tok = _ref.sign_raw(other_key, _ref.jcs(_good_header(caller)), _ref.jcs(payload))
+    assert_error(_tok_send(caller, tok), 401, AUTH, "invalid_signature")
+
+
+def test_order_11_before_12(caller: Caller) -> None:
+    now = caller.now()
+    raw = _raw_payload(caller, iat=f"{now}.5", exp=str(now + 500))
+    tok = _signed(caller, _ref.jcs(_good_header(caller)), raw)
+    assert_error(_tok_send(caller, tok), 401, AUTH, "malformed_token")
+
+
+def test_order_14_before_15(caller: Caller) -> None:
+    now = caller.now()
+    tok = caller.token("GET", LIST, iat=now - 100, exp=now - 80)
+    assert_error(_tok_send(caller, tok), 401, AUTH, "token_expired")
+    assert_error(_tok_send(caller, tok), 401, AUTH, "token_expired")
+
+
+def test_order_15_16_17_18(caller: Caller) -> None:
+    wrong = _ref.sha256_hex(b"x")
+    jti = _jti()
+    resp = caller.send(
+        "GET", LIST, jti=jti, method="POST", uri="/v1/x", body_hash=wrong
+    )
+    assert_error(resp, 401, AUTH, "method_mismatch")
+    resp = caller.send("GET", LIST, jti=jti, uri="/v1/x", body_hash=wrong)
+    assert_error(resp, 401, AUTH, "replayed_jti")
+    resp = caller.send("GET", LIST, uri="/v1/x", body_hash=wrong)
+    assert_error(resp, 401, AUTH, "uri_mismatch")
+    resp = caller.send("GET", LIST, body_hash=wrong)
+    assert_error(resp, 401, AUTH, "body_hash_mismatch")
