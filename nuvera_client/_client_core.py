@@ -1,7 +1,8 @@
-"""Owns ClientCore: the state and decisions both clients share, without I/O.
+"""Owns ClientCore: the state and decisions both clients share.
 
 Configuration, the auth, permissions (local check and record), idempotency keys,
-retry decisions, lifecycle warnings and credential rotation/refresh.
+retry decisions, lifecycle warnings and credential rotation/refresh. No HTTP I/O:
+the twins in ``_client.py`` send, sleep and read.
 """
 
 from __future__ import annotations
