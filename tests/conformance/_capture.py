@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import hashlib
 import json
 import socket
 import threading
@@ -21,6 +22,8 @@ class Captured:
     headers: list[tuple[str, str]]
     body: bytes
     chunked: bool
+    body_sha256: str = ""
+    body_length: int = 0
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), or None."""
@@ -35,6 +38,24 @@ Responder = Callable[[Captured, int], tuple[int, dict[str, str], bytes]]
 
 def _ok(_req: Captured, _n: int) -> tuple[int, dict[str, str], bytes]:
     return 200, {}, b'{"data": [], "has_more": false, "next_cursor": null}'
+
+
+KEEP_LIMIT = 1 << 20  # bodies larger than this are hashed, not kept
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.kept = bytearray()
+        self.length = 0
+
+    def add(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.length += len(data)
+        if self.length <= KEEP_LIMIT:
+            self.kept += data
+        else:
+            self.kept.clear()
 
 
 def _read_request(conn: socket.socket) -> Captured | None:
@@ -54,26 +75,40 @@ def _read_request(conn: socket.socket) -> Captured | None:
     ]
     lowered = {k.lower(): v for k, v in headers}
     chunked = lowered.get("transfer-encoding", "").lower() == "chunked"
+    sink = _Sink()
     if chunked:
-        body = bytearray()
-        for _ in range(1_000_000):
+        for _ in range(10_000_000):
             while b"\r\n" not in rest:
                 rest += conn.recv(65536)
             size_line, _, rest = rest.partition(b"\r\n")
             size = int(size_line.split(b";")[0], 16)
             while len(rest) < size + 2:
                 rest += conn.recv(65536)
-            body += rest[:size]
+            sink.add(rest[:size])
             rest = rest[size + 2 :]
             if size == 0:
                 break
-        return Captured(method, target, headers, bytes(body), True)
-    length = int(lowered.get("content-length", "0"))
-    for _ in range(1_000_000):
-        if len(rest) >= length:
-            break
-        rest += conn.recv(65536)
-    return Captured(method, target, headers, rest[:length], False)
+    else:
+        remaining = int(lowered.get("content-length", "0"))
+        sink.add(rest[:remaining])
+        remaining -= len(rest[:remaining])
+        for _ in range(10_000_000):
+            if remaining <= 0:
+                break
+            chunk = conn.recv(min(65536, remaining))
+            if not chunk:
+                break
+            sink.add(chunk)
+            remaining -= len(chunk)
+    return Captured(
+        method,
+        target,
+        headers,
+        bytes(sink.kept),
+        chunked,
+        sink.digest.hexdigest(),
+        sink.length,
+    )
 
 
 @dataclass

@@ -601,3 +601,87 @@ def test_version_and_user_agent() -> None:
         f"nuvera-python/{nuvera_client.__version__} "
         f"python/{platform.python_version()} httpx/{httpx.__version__}"
     )
+
+
+# --- §2.2 large bodies: hashed in a streaming pass, never whole in memory ----------
+
+BIG = 48 * 1024 * 1024
+
+
+def _big_chunks() -> Iterator[bytes]:
+    block = bytes(range(256)) * 256  # 64 KiB
+    for _ in range(BIG // len(block)):
+        yield block
+
+
+def _expected_big_hash() -> str:
+    digest = hashlib.sha256()
+    for block in _big_chunks():
+        digest.update(block)
+    return digest.hexdigest()
+
+
+_PATTERN = bytes(range(256)) * 260
+
+
+class _BigFile(io.RawIOBase):
+    """A seekable 48 MiB file made up on the fly (nothing held in memory)."""
+
+    def __init__(self) -> None:
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self.pos, 2: BIG}[whence]
+        self.pos = base + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), BIG - self.pos, 65536)
+        start = self.pos % 256
+        memoryview(buffer)[:n] = _PATTERN[start : start + n]
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("kind", ["generator", "multipart-file"])
+def test_large_bodies_constant_memory(conf_key: rsa.RSAPrivateKey, kind: str) -> None:
+    import tracemalloc
+
+    api_key = _ref.random_api_key()
+    with (
+        capture_server() as srv,
+        httpx.Client(
+            base_url=srv.base_url, auth=NuveraAuth(api_key, conf_key), timeout=60
+        ) as client,
+    ):
+        tracemalloc.start()
+        try:
+            if kind == "generator":
+                client.post("/v1/x", content=_big_chunks())
+            else:
+                raw = io.BufferedReader(_BigFile(), buffer_size=65536)
+                client.post(
+                    "/v1/documents",
+                    data={"type": "other"},
+                    files={"file": ("big.bin", raw, "application/octet-stream")},
+                )
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    (req,) = srv.seen
+    token = (req.header("authorization") or "").removeprefix("Bearer ")
+    payload = _decode(token)[1]
+    assert payload["body_hash"] == req.body_sha256
+    if kind == "generator":
+        assert req.body_sha256 == _expected_big_hash()
+    assert req.body_length >= BIG
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 48 MiB body"
