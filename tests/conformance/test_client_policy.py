@@ -518,3 +518,57 @@ def test_unknown_key_server_says_invalid(
     assert info.value.status_code == 401
     assert info.value.request_id is not None
     assert info.value.request_id.startswith("req_")
+
+
+# --- raw targets the client builds -----------------------------------------------
+
+
+def test_base_url_path_prefix_is_signed(
+    conf_key: rsa.RSAPrivateKey, api_key: str
+) -> None:
+    with (
+        capture_server(_script([], CUSTOMER)) as srv,
+        NuveraClient(api_key, conf_key, base_url=srv.base_url + "/nuvera") as c,
+    ):
+        c.customers.retrieve("cus_3kT9wQ2mZ8bX5vL1nR7pY4cD")
+    (req,) = srv.seen
+    assert req.target == "/nuvera/v1/customers/cus_3kT9wQ2mZ8bX5vL1nR7pY4cD"
+    assert _tokens(srv.seen)[0]["uri"] == req.target
+
+
+def test_odd_ids_are_encoded_and_signed_as_sent(
+    conf_key: rsa.RSAPrivateKey, api_key: str
+) -> None:
+    with (
+        capture_server(_script([404], CUSTOMER)) as srv,
+        _client(srv, conf_key, api_key) as c,pytest.raises(errors.NotFoundError)
+    ):
+        c.customers.retrieve("cus_a/b?c#d é")
+    (req,) = srv.seen
+    assert req.target.startswith("/v1/customers/")
+    assert req.target.count("/") == 3
+    assert "?" not in req.target
+    assert "#" not in req.target
+    assert req.target.isascii()
+    assert _tokens(srv.seen)[0]["uri"] == req.target
+
+
+def test_pagination_cursor_round_trip(
+    conf_key: rsa.RSAPrivateKey, api_key: str
+) -> None:
+    pages = [
+        {"data": [CUSTOMER], "has_more": True, "next_cursor": "c+/= &x"},
+        {"data": [CUSTOMER], "has_more": False, "next_cursor": None},
+    ]
+
+    def respond(req: Captured, n: int) -> tuple[int, dict[str, str], bytes]:
+        return 200, {}, json.dumps(pages[min(n, 2) - 1]).encode()
+
+    with capture_server(respond) as srv, _client(srv, conf_key, api_key) as c:
+        items = list(c.customers.list(limit=1))
+    assert len(items) == 2
+    assert len(srv.seen) == 2
+    second = srv.seen[1].target
+    assert "cursor=c%2B%2F%3D%20%26x" in second or "cursor=c%2B%2F%3D+%26x" in second
+    assert "limit=1" in second
+    assert [t["uri"] for t in _tokens(srv.seen)] == [r.target for r in srv.seen]
