@@ -541,7 +541,8 @@ def test_odd_ids_are_encoded_and_signed_as_sent(
 ) -> None:
     with (
         capture_server(_script([404], CUSTOMER)) as srv,
-        _client(srv, conf_key, api_key) as c,pytest.raises(errors.NotFoundError)
+        _client(srv, conf_key, api_key) as c,
+        pytest.raises(errors.NotFoundError),
     ):
         c.customers.retrieve("cus_a/b?c#d é")
     (req,) = srv.seen

@@ -845,3 +845,31 @@ def test_order_15_16_17_18(caller: Caller) -> None:
     assert_error(resp, 401, AUTH, "uri_mismatch")
     resp = caller.send("GET", LIST, body_hash=wrong)
     assert_error(resp, 401, AUTH, "body_hash_mismatch")
+
+
+def test_ids_and_keys_issued_by_the_sandbox(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
+    import re
+
+    from .conftest import public_pem
+
+    app = server.sandbox.create_application(
+        name="ids",
+        permissions=["CUSTOMERS_READ", "CUSTOMERS_WRITE"],
+        public_key_pem=public_pem(conf_key),
+    )
+    assert re.fullmatch(r"app_[0-9A-Za-z]{24}", app.id)
+    assert re.fullmatch(r"nvk_test_[0-9A-Za-z]{38}", app.api_key)
+    assert _ref.api_key("test", app.api_key[9:41]) == app.api_key
+    assert app.kid == _ref.kid_of(conf_key)
+    assert app.api_key not in repr(app)
+    c = make_caller(
+        server, conf_key, ["CUSTOMERS_READ", "CUSTOMERS_WRITE"], name="ids2"
+    )
+    resp = c.post_json(
+        LIST, {"type": "individual", "name": "I", "email": "i@example.com"}
+    )
+    assert isinstance(resp.json_body, dict)
+    assert re.fullmatch(r"cus_[0-9A-Za-z]+", resp.json_body["id"])
+    assert re.fullmatch(r"req_[0-9A-Za-z_-]+", resp.header("x-request-id") or "")
