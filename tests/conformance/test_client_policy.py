@@ -573,3 +573,23 @@ def test_pagination_cursor_round_trip(
     assert "cursor=c%2B%2F%3D%20%26x" in second or "cursor=c%2B%2F%3D+%26x" in second
     assert "limit=1" in second
     assert [t["uri"] for t in _tokens(srv.seen)] == [r.target for r in srv.seen]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PROTOCOL §7: a test key is refused with the live base URL and a live key "
+    "with the test one; _config.py compares the netloc as typed, so the same host "
+    "spelled as a fully qualified name (https://api.nuvera.com.) slips through",
+)
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ("test", "https://api.nuvera.com./"),
+        ("live", "https://api.sandbox.nuvera.com."),
+    ],
+)
+def test_base_url_spelling_variants_refused(
+    conf_key: rsa.RSAPrivateKey, keys: dict[str, str], env: str, url: str
+) -> None:
+    with pytest.raises(errors.ConfigurationError):
+        NuveraClient(keys[env], conf_key, base_url=url).close()
