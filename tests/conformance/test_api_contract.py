@@ -435,3 +435,38 @@ def test_money_as_number_is_refused(caller: Caller, payee: dict[str, str]) -> No
     resp = caller.post_json("/v1/payments", body, headers=_idem(_key()))
     details = assert_error(resp, 422, "validation_error", "validation_failed")
     assert "amount" in details["fields"]  # type: ignore[operator]
+
+
+def test_multipart_upload_and_streamed_download(caller: Caller) -> None:
+    import hashlib
+
+    import httpx
+
+    email = f"{secrets.token_hex(4)}@example.com"
+    customer = caller.post_json(
+        "/v1/customers", {"type": "individual", "name": "Doc", "email": email}
+    )
+    assert isinstance(customer.json_body, dict)
+    content = bytes(range(256)) * 300
+    built = httpx.Request(
+        "POST",
+        "http://127.0.0.1/v1/documents",
+        data={"customer_id": customer.json_body["id"], "type": "passport"},
+        files={"file": ("id.bin", content, "application/octet-stream")},
+    )
+    body = built.read()
+    resp = caller.send(
+        "POST", "/v1/documents", body, content_type=built.headers["content-type"]
+    )
+    assert resp.status == 201, resp.body
+    doc = resp.json_body
+    assert isinstance(doc, dict)
+    assert doc["size"] == len(content)
+    assert doc["sha256"] == hashlib.sha256(content).hexdigest()
+    got = caller.send("GET", f"/v1/documents/{doc['id']}/content")
+    assert got.status == 200
+    assert got.body == content
+    assert (got.header("x-request-id") or "").startswith("req_")
+    assert got.header("date")
+    assert got.header("content-length") == str(len(content))
+    assert 'filename="id.bin"' in (got.header("content-disposition") or "")

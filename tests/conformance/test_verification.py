@@ -873,3 +873,16 @@ def test_ids_and_keys_issued_by_the_sandbox(
     assert isinstance(resp.json_body, dict)
     assert re.fullmatch(r"cus_[0-9A-Za-z]+", resp.json_body["id"])
     assert re.fullmatch(r"req_[0-9A-Za-z_-]+", resp.header("x-request-id") or "")
+
+
+@pytest.mark.parametrize("order", ["empty-first", "empty-second", "comma"])
+def test_2_duplicate_api_key_with_an_empty_one(caller: Caller, order: str) -> None:
+    tok = caller.token("GET", LIST)
+    keys = {
+        "empty-first": [("x-api-key", ""), ("x-api-key", caller.api_key)],
+        "empty-second": [("x-api-key", caller.api_key), ("x-api-key", "")],
+        "comma": [("x-api-key", f"{caller.api_key}, {caller.api_key}")],
+    }[order]
+    headers = [*keys, ("Authorization", f"Bearer {tok}")]
+    resp = _ref.raw_request(caller.port, "GET", LIST, headers)
+    assert_error(resp, 401, AUTH, "invalid_api_key")
