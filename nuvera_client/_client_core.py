@@ -34,7 +34,7 @@ from nuvera_client._config import ClientConfig
 from nuvera_client._permissions import Permission, validate_permissions
 from nuvera_client._resource import Call
 from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
-from nuvera_client._signer import SigningKey
+from nuvera_client._signer import RequestSigner, SigningKey
 from nuvera_client.credentials import CredentialProvider, Credentials
 from nuvera_client.errors import ConfigurationError, PermissionNotGrantedError
 
@@ -97,6 +97,7 @@ class ClientCore:
     ) -> None:
         self.provider = credentials
         self._current: Credentials | None = None
+        signer: RequestSigner | None = None
         # Caching providers (they expose ``generation``) are asked before every
         # call: cheap until their refresh_interval passes, then they fetch.
         self.polls = credentials is not None and hasattr(credentials, "generation")
@@ -107,8 +108,9 @@ class ClientCore:
                 )
             creds = _ask(credentials, refresh=False)
             self._current = creds
-            api_key, private_key = creds.api_key, creds.private_key
-            passphrase = creds.passphrase
+            # The provider's key is parsed once, process-wide (Credentials.resolve).
+            api_key, signer = creds.resolve(ttl)
+            private_key, passphrase = creds.private_key, creds.passphrase
         config = ClientConfig.resolve(
             api_key=api_key,
             private_key=private_key,
@@ -117,12 +119,15 @@ class ClientCore:
             environment=environment,
         )
         assert config.api_key is not None  # noqa: S101 - resolve() guarantees it
-        self.auth = NuveraAuth(
-            config.api_key,
-            config.private_key,  # type: ignore[arg-type]
-            passphrase=config.passphrase,
-            ttl=ttl,
-        )
+        if signer is not None:
+            self.auth = NuveraAuth(config.api_key, signer=signer)
+        else:
+            self.auth = NuveraAuth(
+                config.api_key,
+                config.private_key,  # type: ignore[arg-type]
+                passphrase=config.passphrase,
+                ttl=ttl,
+            )
         self.base_url = config.base_url
         self.timeout = (
             timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -290,7 +295,10 @@ class ClientCore:
         with self._adopt_lock:
             if creds is self._current:
                 return
-            self.rotate(creds.api_key, creds.private_key, creds.passphrase)
+            api_key, signer = creds.resolve(self.auth.signer.ttl)
+            with self._lock:
+                self.auth.rotate(api_key=api_key, signer=signer)
+                self.generation += 1
             self._current = creds
 
     def poll(self) -> None:

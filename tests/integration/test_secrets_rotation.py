@@ -340,10 +340,6 @@ async def test_refresh_interval_reaches_the_async_client(
         assert client.auth.api_key.reveal() == partner.api_key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the client re-parses on adopt: it should sign with Credentials.resolve()",
-)
 def test_each_private_key_is_parsed_once_across_provider_and_client(
     server: SandboxServer, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
