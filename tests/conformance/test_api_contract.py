@@ -470,3 +470,34 @@ def test_multipart_upload_and_streamed_download(caller: Caller) -> None:
     assert got.header("date")
     assert got.header("content-length") == str(len(content))
     assert 'filename="id.bin"' in (got.header("content-disposition") or "")
+
+
+def test_exact_page_has_no_more(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
+    c = make_caller(server, conf_key, name="exact-page")
+    for n in range(2):
+        assert (
+            c.post_json("/v1/support/tickets", {"subject": f"E{n}", "body": "b"}).status
+            == 201
+        )
+    page = c.send("GET", "/v1/support/tickets?limit=2").json_body
+    assert isinstance(page, dict)
+    assert len(page["data"]) == 2
+    assert page["has_more"] is False
+    assert page["next_cursor"] is None
+
+
+def test_default_limit_is_10(
+    server: SandboxServer, conf_key: rsa.RSAPrivateKey
+) -> None:
+    c = make_caller(server, conf_key, name="default-limit")
+    for n in range(11):
+        assert (
+            c.post_json("/v1/support/tickets", {"subject": f"D{n}", "body": "b"}).status
+            == 201
+        )
+    page = c.send("GET", "/v1/support/tickets").json_body
+    assert isinstance(page, dict)
+    assert len(page["data"]) == 10
+    assert page["has_more"] is True
