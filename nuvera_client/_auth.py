@@ -11,7 +11,7 @@ import httpx
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._body import abody_hash, body_hash
-from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey, _LocalKey
+from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 from nuvera_client._signing_pool import sign_off_loop
 from nuvera_client._version import __version__
 from nuvera_client.errors import ConfigurationError, EnvironmentMismatchError
@@ -32,9 +32,8 @@ class _Credentials:
         self.signer = signer
         # In-memory keys sign in the shared signing pool; remote ones (a KMS
         # SigningKey waits on the network) in anyio's larger thread pool, so that
-        # they cannot hold the few signing threads. TODO(issue 7): a public
-        # RequestSigner attribute saying so, instead of this look at its key.
-        self.local = isinstance(getattr(signer, "_key", None), _LocalKey)
+        # they cannot hold the few signing threads.
+        self.local = signer.local
 
 
 def _target(request: httpx.Request) -> str:
@@ -54,6 +53,11 @@ class NuveraAuth(httpx.Auth):
     Each attempt gets ``x-api-key``, ``Authorization: Bearer <RS256 JWT>`` with a
     fresh ``jti``, the raw request target (``request.url.raw_path``) and the SHA-256
     of the exact body bytes sent, including multipart and streamed bodies.
+
+    Use it with ``follow_redirects=False`` (httpx's default): httpx follows
+    redirects inside one auth flow, so it would replay the signed headers on the
+    next hop (refused as ``uri_mismatch``) and send ``x-api-key`` to another origin.
+    The Nuvera API never redirects.
 
     Args:
         api_key: the application's API key (``nvk_live_…`` / ``nvk_test_…``).

@@ -212,6 +212,8 @@ class RequestSigner:
         self.clock_offset: float = 0.0
         """Seconds added to the clock for ``iat``: the skew learned from the server."""
         self.key_size: int = public.key_size
+        self.local: bool = isinstance(self._key, _LocalKey)
+        """Whether the private key is in this process (not a KMS/HSM ``SigningKey``)."""
         self._public = public
         self._header = _b64(
             canonical_json({"alg": "RS256", "kid": self.kid, "typ": "JWT"})
