@@ -593,3 +593,90 @@ def test_base_url_spelling_variants_refused(
 ) -> None:
     with pytest.raises(errors.ConfigurationError):
         NuveraClient(keys[env], conf_key, base_url=url).close()
+
+
+# --- §6 errors as the client reports them -------------------------------------------
+
+ERRORS = [
+    (
+        401,
+        "authentication_error",
+        "uri_mismatch",
+        {"expected": "/v1/a", "received": "/v1/b"},
+        errors.AuthenticationError,
+    ),
+    (
+        403,
+        "permission_error",
+        "permission_denied",
+        {"required_permission": "PAYMENTS_WRITE"},
+        errors.PermissionDeniedError,
+    ),
+    (404, "not_found_error", "not_found", {}, errors.NotFoundError),
+    (
+        405,
+        "invalid_request_error",
+        "method_not_allowed",
+        {"allowed_methods": ["GET"]},
+        errors.APIError,
+    ),
+    (
+        409,
+        "idempotency_error",
+        "idempotency_conflict",
+        {},
+        errors.IdempotencyConflictError,
+    ),
+    (
+        413,
+        "invalid_request_error",
+        "payload_too_large",
+        {"max_bytes": 10},
+        errors.APIError,
+    ),
+    (415, "invalid_request_error", "unsupported_media_type", {}, errors.APIError),
+    (
+        422,
+        "validation_error",
+        "validation_failed",
+        {"fields": {"email": "required"}},
+        errors.ValidationError,
+    ),
+    (400, "invalid_request_error", "invalid_request", {}, errors.APIError),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "type_", "code", "details", "cls"), ERRORS, ids=[e[2] for e in ERRORS]
+)
+def test_errors_keep_the_section_6_fields(
+    conf_key: rsa.RSAPrivateKey,
+    api_key: str,
+    status: int,
+    type_: str,
+    code: str,
+    details: dict[str, object],
+    cls: type[errors.APIError],
+) -> None:
+    def respond(req: Captured, n: int) -> tuple[int, dict[str, str], bytes]:
+        body = json.loads(error_body(type_, code, **details))
+        body["error"]["request_id"] = "req_abc123"
+        return status, {}, json.dumps(body).encode()
+
+    with (
+        capture_server(respond) as srv,
+        _client(srv, conf_key, api_key) as c,
+        pytest.raises(cls) as info,
+    ):
+        c.customers.retrieve("cus_3kT9wQ2mZ8bX5vL1nR7pY4cD")
+    err = info.value
+    assert (err.status_code, err.type, err.code) == (status, type_, code)
+    assert err.request_id == "req_abc123"
+    assert err.details == details
+    assert "req_abc123" in str(err)
+    assert code in str(err)
+    assert api_key not in str(err) + repr(err)
+    if status == 422:
+        assert err.fields == {"email": "required"}  # type: ignore[attr-defined]
+    if status == 403:
+        assert err.required_permission == "PAYMENTS_WRITE"  # type: ignore[attr-defined]
