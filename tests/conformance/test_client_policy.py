@@ -680,3 +680,40 @@ def test_errors_keep_the_section_6_fields(
         assert err.fields == {"email": "required"}  # type: ignore[attr-defined]
     if status == 403:
         assert err.required_permission == "PAYMENTS_WRITE"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("key", ["", "a" * 256, "has space", "caf\u00e9", "tab\t"])
+def test_client_refuses_bad_idempotency_keys_before_io(
+    conf_key: rsa.RSAPrivateKey, api_key: str, key: str
+) -> None:
+    with (
+        capture_server(_script([], PAYMENT)) as srv,
+        _client(srv, conf_key, api_key) as c,
+        pytest.raises((errors.NuveraError, ValueError)),
+    ):
+        c.payments.create(
+            customer_id=PAYMENT["customer_id"],
+            beneficiary_id=PAYMENT["beneficiary_id"],
+            amount=Decimal("1.00"),
+            currency="EUR",
+            idempotency_key=key,
+        )
+    assert srv.seen == []
+
+
+def test_client_accepts_255_char_idempotency_key(
+    conf_key: rsa.RSAPrivateKey, api_key: str
+) -> None:
+    key = "!" + "~" * 253 + "x"
+    with (
+        capture_server(_script([], PAYMENT)) as srv,
+        _client(srv, conf_key, api_key) as c,
+    ):
+        c.payments.create(
+            customer_id=PAYMENT["customer_id"],
+            beneficiary_id=PAYMENT["beneficiary_id"],
+            amount=Decimal("1.00"),
+            currency="EUR",
+            idempotency_key=key,
+        )
+    assert srv.seen[0].header("idempotency-key") == key
