@@ -160,7 +160,11 @@ def capture_server(responder: Responder = _ok) -> Iterator[CaptureServer]:
                     out.append("Content-Type: application/json")
                     out.append("x-request-id: req_capture")
                     out += [f"{k}: {v}" for k, v in headers.items()]
-                    conn.sendall(("\r\n".join(out) + "\r\n\r\n").encode() + body)
+                    wire = ("\r\n".join(out) + "\r\n\r\n").encode() + body
+                    try:
+                        conn.sendall(wire)
+                    except OSError:  # the client gave up (timeout tests)
+                        break
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
