@@ -95,12 +95,17 @@ def check_base_url(base_url: str | httpx.URL, key_env: str | None) -> httpx.URL:
             "127.0.0.0/8, [::1]) may use http; use https://"
         )
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}".rstrip("/").lower()
-    if key_env == "live" and (origin == TEST_BASE_URL or loopback):
+    # Compare hosts, not spellings: a port, case or a trailing dot (FQDN) is the
+    # same Nuvera environment.
+    host = url.host.lower().rstrip(".")
+    is_test_host = host == httpx.URL(TEST_BASE_URL).host
+    is_live_host = host == httpx.URL(LIVE_BASE_URL).host
+    if key_env == "live" and (is_test_host or loopback):
         raise EnvironmentMismatchError(
             f"a live API key cannot be used with {origin} (a sandbox); use "
             f"{LIVE_BASE_URL} or a test key (nvk_test_...)"
         )
-    if key_env == "test" and origin == LIVE_BASE_URL:
+    if key_env == "test" and is_live_host:
         raise EnvironmentMismatchError(
             f"a test API key cannot be used with {LIVE_BASE_URL}; use a live key "
             f"(nvk_live_...) or {TEST_BASE_URL}"

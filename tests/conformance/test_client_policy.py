@@ -575,12 +575,6 @@ def test_pagination_cursor_round_trip(
     assert [t["uri"] for t in _tokens(srv.seen)] == [r.target for r in srv.seen]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PROTOCOL §7: a test key is refused with the live base URL and a live key "
-    "with the test one; _config.py compares the netloc as typed, so the same host "
-    "spelled as a fully qualified name (https://api.nuvera.com.) slips through",
-)
 @pytest.mark.parametrize(
     ("env", "url"),
     [
