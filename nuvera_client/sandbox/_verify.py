@@ -256,7 +256,7 @@ def _record_jti(
     exp = claims.get("exp")
     # Kept until exp + leeway; bounded, so a far-future exp cannot pin an entry.
     if isinstance(exp, int) and not isinstance(exp, bool):
-        keep_until = min(max(exp, now), now + 3600) + LEEWAY
+        keep_until = min(exp, now + 3600) + LEEWAY
     else:
         keep_until = now + MAX_LIFETIME + 2 * LEEWAY
     row = db.execute(

@@ -552,11 +552,6 @@ def test_15_kept_until_exp_plus_10(
     clock.t = start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PROTOCOL §3.1: a jti is kept until that token's exp + 10 s; the sandbox "
-    "extends the entry to now + 10 s when the same token is replayed",
-)
 def test_15_replay_does_not_extend_the_entry(
     clocked_server: SandboxServer, clock: FakeClock, conf_key: rsa.RSAPrivateKey
 ) -> None:
