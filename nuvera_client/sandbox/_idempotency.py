@@ -32,16 +32,25 @@ def parse_key(values: Sequence[str], *, required: bool) -> str | None:
     """
     if not values:
         if required:
-            raise problem("idempotency_key_required")
+            raise problem("idempotency_key_required", _field(_REQUIRED))
         return None
     if len(values) > 1:
-        raise problem("invalid_idempotency_key")
+        raise problem("invalid_idempotency_key", _field("send it once"))
     key = values[0]
     if not 1 <= len(key) <= MAX_KEY_LENGTH or any(
         not 0x21 <= ord(ch) <= 0x7E for ch in key
     ):
-        raise problem("invalid_idempotency_key")
+        raise problem("invalid_idempotency_key", _field(_FORMAT))
     return key
+
+
+_REQUIRED = "required on POST /v1/payments"
+_FORMAT = "1-255 printable ASCII characters (0x21-0x7E)"
+
+
+def _field(message: str) -> dict[str, dict[str, str]]:
+    # 422 is a validation_error: details.fields, as PROTOCOL §6 pairs them.
+    return {"fields": {"Idempotency-Key": message}}
 
 
 def begin(

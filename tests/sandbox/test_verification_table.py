@@ -540,7 +540,13 @@ def _(env: Env) -> httpx.Response:
 
 
 def _idem(name: str, status: int, code: str, *values: str) -> None:
-    case(name, status, code)(
+    if not values:
+        why = "required on POST /v1/payments"
+    elif len(values) > 1:
+        why = "send it once"
+    else:
+        why = "1-255 printable ASCII characters (0x21-0x7E)"
+    case(name, status, code, {"fields": {"Idempotency-Key": why}})(
         lambda env: env.c.send(
             "POST",
             "/v1/payments",
