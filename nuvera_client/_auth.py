@@ -141,11 +141,16 @@ class NuveraAuth(httpx.Auth):
         self._credentials = _Credentials(new_key, new_signer)
 
     def _apply(
-        self, request: httpx.Request, credentials: _Credentials, token: str
+        self,
+        request: httpx.Request,
+        credentials: _Credentials,
+        token: str,
+        *,
+        agent: bool = True,
     ) -> None:
         request.headers["x-api-key"] = credentials.api_key.reveal()
         request.headers["authorization"] = f"Bearer {token}"
-        if request.headers.get("user-agent", "").startswith("python-httpx/"):
+        if agent and request.headers.get("user-agent", "").startswith("python-httpx/"):
             request.headers["user-agent"] = USER_AGENT
 
     def sync_auth_flow(
@@ -168,6 +173,15 @@ class NuveraAuth(httpx.Auth):
         wake the loop once per batch of tokens; on trio, and for keys that sign
         remotely (KMS), in anyio's worker threads. Every attempt gets a new ``jti``.
         """
+        await self.asign(request)
+        yield request
+
+    async def asign(self, request: httpx.Request, *, agent: bool = True) -> None:
+        """Sign ``request`` in place, as :meth:`async_auth_flow` does.
+
+        For callers that send without ``AsyncClient.send`` (the client's fast
+        path); ``agent=False`` skips the check for httpx's default User-Agent.
+        """
         target = _target(request)
         digest = await abody_hash(request)
         credentials = self._credentials
@@ -177,8 +191,7 @@ class NuveraAuth(httpx.Auth):
             credentials.signer.sign, request.method, target, body_hash=digest
         )
         token = await sign_off_loop(sign, local=credentials.local)
-        self._apply(request, credentials, token)
-        yield request
+        self._apply(request, credentials, token, agent=agent)
 
     def __repr__(self) -> str:
         return f"NuveraAuth(api_key={self.api_key!r}, kid={self.kid!r})"

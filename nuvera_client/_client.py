@@ -41,6 +41,7 @@ from nuvera_client._client_core import (
     CredentialSource,
 )
 from nuvera_client._config import DEFAULT_TIMEOUT
+from nuvera_client._fast_path import FastPath
 from nuvera_client._permissions import Permission
 from nuvera_client._resource import Call
 from nuvera_client._retry import DEFAULT_MAX_RETRIES, Action, RetryState
@@ -302,11 +303,13 @@ class AsyncNuveraClient:
             credentials=credentials,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._core.timeout,
-            verify=True,
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
+        self._http = http_client or self._own_http()
+        # Our own AsyncClient has no hooks, cookies or mounts of a user's: plain
+        # calls skip its send() (see _fast_path). A user's client keeps send().
+        self._fast = (
+            FastPath(self._http, self._core.base_url, self._core.timeout)
+            if self._owns_http
+            else None
         )
         self._sleep: Callable[[float], Any] = anyio.sleep
         self.customers = AsyncCustomers(self)
@@ -354,6 +357,27 @@ class AsyncNuveraClient:
         """
         self._core.rotate(api_key, private_key, passphrase)
 
+    def _own_http(
+        self, transport: httpx.AsyncBaseTransport | None = None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self._core.timeout,
+            verify=True,
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            transport=transport,
+        )
+
+    def _use_transport(self, transport: httpx.AsyncBaseTransport) -> None:
+        """Replace our own AsyncClient by one on ``transport`` (tests, benchmarks).
+
+        The client stays the one we made and close, so the fast path is kept.
+        """
+        if not self._owns_http:
+            raise RuntimeError("only a client without http_client= owns its httpx")
+        self._http = self._own_http(transport)
+        self._fast = FastPath(self._http, self._core.base_url, self._core.timeout)
+
     # -- attempt loop --------------------------------------------------------------
 
     def _authorize(self, call: Call[Any]) -> None:
@@ -372,19 +396,28 @@ class AsyncNuveraClient:
             if call.files:
                 # Opening and spooling block: keep them off the event loop.
                 files = await anyio.to_thread.run_sync(prepare_files, call.files, stack)
+            # Streamed downloads keep send(): the caller reads the body later.
+            fast = None if stream else self._fast
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 generation = core.generation
-                request = core.request(self._http, call, key, files, boundary)
+                quick = fast if fast is not None and fast.usable(call) else None
+                if quick is not None:
+                    request = quick.request(call, key)
+                else:
+                    request = core.request(self._http, call, key, files, boundary)
                 response: httpx.Response | None = None
                 try:
-                    response = await self._http.send(
-                        request, auth=core.auth, stream=True
-                    )
-                    if not (stream and response.is_success):
-                        try:
-                            await response.aread()
-                        finally:
-                            await response.aclose()
+                    if quick is not None:
+                        response = await quick.send(request, core.auth)
+                    else:
+                        response = await self._http.send(
+                            request, auth=core.auth, stream=True
+                        )
+                        if not (stream and response.is_success):
+                            try:
+                                await response.aread()
+                            finally:
+                                await response.aclose()
                 except httpx.HTTPError as exc:
                     # Transport errors may be retried; others (a body that fails
                     # to decode, too many redirects) are final. None escapes raw.

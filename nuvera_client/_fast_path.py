@@ -1,0 +1,162 @@
+"""Owns FastPath: one async attempt straight to the transport of our own AsyncClient.
+
+``httpx.AsyncClient.send`` costs the event loop more than the rest of a request
+(a second header merge, the auth generator, the redirect loop, event hooks, the
+cookie jar, a wrapped response stream), and the loop is what bounds an async
+client's throughput while other cores sign. An :class:`AsyncNuveraClient` that
+made its own ``AsyncClient`` uses none of those features, so for plain JSON calls
+it builds the request from headers merged once and calls the transport itself.
+
+A client passed as ``http_client=`` always goes through ``send()``, so that its
+event hooks, cookies, auth-free mounts and base settings keep working; so do
+multipart uploads and streamed downloads. ``tests/unit/test_fast_path.py`` checks
+that both paths put the same request on the wire and raise the same errors.
+
+httpx is pinned ``<1``: two private methods of ``AsyncClient`` are used here
+(``_transport_for_url`` and ``_build_redirect_request``), as its ``send()`` does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from nuvera_client._auth import USER_AGENT
+
+if TYPE_CHECKING:
+    from nuvera_client._auth import NuveraAuth
+    from nuvera_client._resource import Call
+
+__all__ = ["CALL_HEADERS", "FastPath"]
+
+CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
+"""Headers every call sends, over the httpx client's defaults."""
+
+_httpx_logger = logging.getLogger("httpx")
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+class FastPath:
+    """Send attempts of plain calls on ``http``'s transport, bypassing ``send()``.
+
+    The request equals the one ``http.build_request`` makes for the same call
+    (header order included); the response is read and closed as ``send()`` and
+    ``aread()`` would leave it, with ``request``, ``history`` and ``elapsed`` set.
+
+    Args:
+        http: the ``AsyncClient`` the client made itself (not a user's).
+        base_url: the API origin (and any path prefix).
+        timeout: the client's default timeout.
+    """
+
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: httpx.URL, timeout: httpx.Timeout
+    ) -> None:
+        self._http = http
+        self._prefix = str(base_url).rstrip("/")
+        self._timeout = timeout.as_dict()
+        # What http.build_request merges per request, merged once: the client's
+        # defaults updated with ours (update() moves ours to the end, as here).
+        merged = httpx.Headers(http.headers)
+        merged.update(CALL_HEADERS)
+        # Request() puts Host first, then Content-Length: 0 for a bodiless
+        # POST/PUT/PATCH; a body's Content-Length comes after our headers.
+        host = httpx.URL(self._prefix + "/").netloc
+        self._plain = httpx.Headers([(b"Host", host), *merged.raw])
+        self._empty = httpx.Headers(
+            [(b"Host", host), (b"Content-Length", b"0"), *merged.raw]
+        )
+        self._cookies = False
+
+    def usable(self, call: Call[Any]) -> bool:
+        """Whether ``call``'s next attempt can take the fast path.
+
+        Multipart bodies, a closed client (``send()`` raises then) and a server
+        that sets cookies (the jar would add them to later requests) go through
+        ``send()``.
+        """
+        return not (call.multipart or self._cookies or self._http.is_closed)
+
+    def request(self, call: Call[Any], idempotency_key: str | None) -> httpx.Request:
+        """Build the attempt's request (unsigned), as ``build_request`` does."""
+        method = call.method
+        url = self._prefix + call.path
+        if call.query:
+            target = httpx.URL(url, params=httpx.QueryParams(list(call.query)))
+        else:
+            target = httpx.URL(url)
+        content: bytes | None = None
+        if call.json is not None:
+            content = json.dumps(
+                call.json, separators=(",", ":"), ensure_ascii=False
+            ).encode("utf-8")
+        template = (
+            self._empty
+            if content is None and method in ("POST", "PUT", "PATCH")
+            else self._plain
+        )
+        headers = httpx.Headers(template)  # copies the list, no re-encoding
+        if idempotency_key is not None:
+            headers["idempotency-key"] = idempotency_key
+        if content is not None:
+            headers["content-type"] = "application/json"
+            headers["Content-Length"] = str(len(content))
+        timeout = (
+            self._timeout
+            if call.timeout is None
+            else httpx.Timeout(call.timeout).as_dict()
+        )
+        # stream= skips Request's header defaults, set above in the same order.
+        request = httpx.Request(
+            method,
+            target,
+            headers=headers,
+            stream=httpx.ByteStream(content or b""),
+            extensions={"timeout": dict(timeout)},
+        )
+        request.read()  # as Request(content=...) does: the hash reads .content
+        return request
+
+    async def send(self, request: httpx.Request, auth: NuveraAuth) -> httpx.Response:
+        """Sign ``request``, send it and return the read, closed response.
+
+        Raises:
+            httpx.HTTPError: as ``AsyncClient.send`` + ``aread`` would raise it.
+        """
+        await auth.asign(request, agent=False)  # ours is set
+        http = self._http
+        transport = http._transport_for_url(request.url)
+        start = time.perf_counter()
+        try:
+            response = await transport.handle_async_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request  # what httpx's request_context() does
+            raise
+        response.request = request
+        response.history = []
+        if _httpx_logger.isEnabledFor(logging.INFO):  # as httpx logs each exchange
+            _httpx_logger.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
+        try:
+            if response.status_code in _REDIRECTS and response.has_redirect_location:
+                # send() offers the next hop (and refuses a malformed Location).
+                response.next_request = http._build_redirect_request(request, response)
+            if "set-cookie" in response.headers:
+                http.cookies.extract_cookies(response)
+                self._cookies = True
+            await response.aread()
+        finally:
+            await response.aclose()
+            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)
+        return response
