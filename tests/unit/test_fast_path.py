@@ -1,0 +1,508 @@
+"""AsyncNuveraClient's fast path (its own httpx client) against send() (a user's).
+
+Both clients talk to the same scripted MockTransport; every request they put on
+the wire and every error they raise must be the same.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt_verifier import b64url_decode, verify
+
+from nuvera_client._api_key import ApiKey
+from nuvera_client._base_client import NuveraDeprecationWarning
+from nuvera_client._client import AsyncNuveraClient
+from nuvera_client.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    NotFoundError,
+    ServerError,
+)
+
+BASE = "http://127.0.0.1:8787"
+TS = "2026-11-27T21:53:40Z"
+API_KEY = ApiKey.generate("test")
+CUSTOMER: dict[str, Any] = {
+    "id": "cus_1",
+    "object": "customer",
+    "type": "individual",
+    "name": "Ada",
+    "email": "ada@example.com",
+    "phone": None,
+    "country": None,
+    "external_id": None,
+    "status": "active",
+    "kyc_status": "not_started",
+    "metadata": {},
+    "created_at": TS,
+    "updated_at": TS,
+}
+PAYMENT: dict[str, Any] = {
+    "id": "pay_1",
+    "object": "payment",
+    "customer_id": "cus_1",
+    "beneficiary_id": "ben_1",
+    "amount": "10.00",
+    "currency": "EUR",
+    "status": "created",
+    "reference": None,
+    "description": None,
+    "failure_reason": None,
+    "metadata": {},
+    "created_at": TS,
+    "updated_at": TS,
+}
+
+Script = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+def ok(body: Any, status: int = 200, **headers: str) -> Callable[..., httpx.Response]:
+    # A factory: each client gets its own response object.
+    return lambda _: httpx.Response(
+        status, json=body, headers={"x-request-id": "req_ok", **headers}
+    )
+
+
+def error(status: int, code: str) -> Callable[..., httpx.Response]:
+    body = {
+        "error": {
+            "type": "x",
+            "code": code,
+            "message": f"m {code}",
+            "request_id": "req_abc",
+            "details": {},
+        }
+    }
+    return lambda _: httpx.Response(
+        status, json=body, headers={"x-request-id": "req_abc"}
+    )
+
+
+class Server:
+    """A scripted handler: one entry per request (the last repeats)."""
+
+    def __init__(self, *script: Script) -> None:
+        self.script = list(script)
+        self.requests: list[httpx.Request] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            self.requests.append(request)
+            item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(item, Exception):
+            raise item
+        if callable(item):
+            return item(request)
+        return item
+
+
+class Pair:
+    """A fast-path client and a send() client, each with its own scripted server."""
+
+    def __init__(self, key: rsa.RSAPrivateKey, *script: Script, **kw: Any) -> None:
+        self.fast_server, self.slow_server = Server(*script), Server(*script)
+        self.fast = AsyncNuveraClient(API_KEY, key, base_url=BASE, **kw)
+        self.fast._use_transport(httpx.MockTransport(self.fast_server))
+        self.user_http = httpx.AsyncClient(
+            transport=httpx.MockTransport(self.slow_server)
+        )
+        self.slow = AsyncNuveraClient(
+            API_KEY, key, base_url=BASE, http_client=self.user_http, **kw
+        )
+        self.sends = 0
+        self.sleeps: dict[str, list[float]] = {"fast": [], "slow": []}
+        for name, client in (("fast", self.fast), ("slow", self.slow)):
+            client._sleep = self._sleeper(self.sleeps[name])
+        # The fast client must not call its httpx client's send() for plain calls.
+        own_send = self.fast._http.send
+
+        async def counting_send(*args: Any, **kwargs: Any) -> httpx.Response:
+            self.sends += 1
+            return await own_send(*args, **kwargs)
+
+        self.fast._http.send = counting_send  # type: ignore[method-assign]
+
+    @staticmethod
+    def _sleeper(into: list[float]) -> Callable[[float], Awaitable[None]]:
+        async def sleep(delay: float) -> None:
+            into.append(delay)
+
+        return sleep
+
+    async def run(
+        self, action: Callable[[AsyncNuveraClient], Awaitable[Any]]
+    ) -> tuple[Any, Any]:
+        """Run ``action`` on both clients; return (fast, slow) results or errors."""
+        results: list[Any] = []
+        for client in (self.fast, self.slow):
+            try:
+                results.append(await action(client))
+            except Exception as exc:  # compared by the caller
+                results.append(exc)
+        return results[0], results[1]
+
+    async def aclose(self) -> None:
+        await self.fast.aclose()
+        await self.slow.aclose()
+        await self.user_http.aclose()
+
+
+@pytest.fixture
+async def make_pair(
+    rsa_key: rsa.RSAPrivateKey,
+) -> AsyncIterator[Callable[..., Pair]]:
+    made: list[Pair] = []
+
+    def make(*script: Script, **kw: Any) -> Pair:
+        made.append(Pair(rsa_key, *script, **kw))
+        return made[-1]
+
+    yield make
+    for pair in made:
+        await pair.aclose()
+
+
+def claims(request: httpx.Request) -> dict[str, Any]:
+    token = request.headers["authorization"].removeprefix("Bearer ")
+    payload: dict[str, Any] = json.loads(b64url_decode(token.split(".")[1]))
+    return payload
+
+
+def assert_same_request(
+    fast: httpx.Request, slow: httpx.Request, key: rsa.RSAPrivateKey
+) -> None:
+    assert fast.method == slow.method
+    assert fast.url == slow.url
+    assert fast.url.raw_path == slow.url.raw_path
+    assert fast.content == slow.content
+    assert fast.extensions == slow.extensions
+    # Same headers, same order; only the token differs (fresh jti, maybe iat).
+    fast_headers = [(k, v) for k, v in fast.headers.raw if k != b"authorization"]
+    slow_headers = [(k, v) for k, v in slow.headers.raw if k != b"authorization"]
+    assert fast_headers == slow_headers
+    assert [k for k, _ in fast.headers.raw] == [k for k, _ in slow.headers.raw]
+    assert fast.headers["x-api-key"] == API_KEY.reveal()
+    assert fast.headers["user-agent"].startswith("nuvera-python/")
+    target = fast.url.raw_path.decode("ascii")
+    for request in (fast, slow):
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        verify(
+            token,
+            key.public_key(),
+            method=request.method,
+            uri=target,
+            body=request.content,
+        )
+    fast_claims, slow_claims = claims(fast), claims(slow)
+    assert fast_claims["jti"] != slow_claims["jti"]
+    for name in ("iat", "exp", "jti"):
+        del fast_claims[name], slow_claims[name]
+    assert fast_claims == slow_claims
+
+
+async def first_data(client: AsyncNuveraClient, **query: Any) -> Any:
+    return (await client.customers.list(**query).first_page()).data
+
+
+CALLS: list[tuple[str, Callable[[AsyncNuveraClient], Awaitable[Any]], Script]] = [
+    ("retrieve", lambda c: c.customers.retrieve("cus_1"), ok(CUSTOMER)),
+    (
+        "odd id",
+        lambda c: c.customers.retrieve("cus 1/../ü?#%"),
+        ok(CUSTOMER),
+    ),
+    (
+        "list with query",
+        lambda c: first_data(c, email="a+b@ex.com", limit=10, status="active"),
+        ok({"data": [CUSTOMER], "has_more": False}),
+    ),
+    (
+        "list with non-ASCII and reserved characters",
+        lambda c: first_data(c, external_id="é&x=1 [ok]/?"),
+        ok({"data": [], "has_more": False}),
+    ),
+    (
+        "create (JSON, Idempotency-Key)",
+        lambda c: c.customers.create(
+            type="individual",
+            name="Zoë",
+            email="z@ex.com",
+            metadata={"k": "v"},
+            idempotency_key="idem-1",
+        ),
+        ok(CUSTOMER, 201),
+    ),
+    (
+        "update (PATCH)",
+        lambda c: c.customers.update("cus_1", name="Bob"),
+        ok(CUSTOMER),
+    ),
+    (
+        "cancel (bodiless POST)",
+        lambda c: c.payments.cancel("pay_1", idempotency_key="idem-2"),
+        ok(PAYMENT),
+    ),
+    (
+        "per-call timeout",
+        lambda c: c.customers.retrieve("cus_1", timeout=2.5),
+        ok(CUSTOMER),
+    ),
+    (
+        "download (bytes)",
+        lambda c: c.documents.download("doc_1"),
+        lambda _: httpx.Response(200, content=b"%PDF-1"),
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("name", "action", "reply"), CALLS, ids=[c[0] for c in CALLS])
+async def test_same_request_and_result(
+    make_pair: Callable[..., Pair],
+    rsa_key: rsa.RSAPrivateKey,
+    name: str,
+    action: Callable[[AsyncNuveraClient], Awaitable[Any]],
+    reply: Script,
+) -> None:
+    pair = make_pair(reply)
+    fast, slow = await pair.run(action)
+    assert not isinstance(fast, Exception), fast
+    assert fast == slow
+    assert pair.sends == 0  # the fast path never called send()
+    assert len(pair.fast_server.requests) == len(pair.slow_server.requests) == 1
+    assert_same_request(
+        pair.fast_server.requests[0], pair.slow_server.requests[0], rsa_key
+    )
+
+
+def gzip_garbage(_: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, content=b"not gzip", headers={"content-encoding": "gzip"}
+    )
+
+
+def bad_redirect(_: httpx.Request) -> httpx.Response:
+    return httpx.Response(302, headers={"location": "http://a:b/"})  # bad port
+
+
+ERRORS: list[tuple[str, list[Script], type[Exception] | None, int]] = [
+    ("404", [error(404, "not_found")], NotFoundError, 1),
+    ("503 until out of retries", [error(503, "unavailable")], ServerError, 3),
+    ("503 then success", [error(503, "unavailable"), ok(CUSTOMER)], None, 2),
+    ("connect timeout", [httpx.ConnectTimeout("slow")], APITimeoutError, 3),
+    ("read timeout", [httpx.ReadTimeout("slow")], APITimeoutError, 3),
+    ("connection reset", [httpx.ConnectError("reset")], APIConnectionError, 3),
+    ("undecodable body", [gzip_garbage], APIConnectionError, 1),
+    ("redirect (never followed)", [ok({}, 307, location="/v2")], APIError, 1),
+    ("malformed redirect (RemoteProtocolError)", [bad_redirect], APIConnectionError, 3),
+    ("unparsable 200", [lambda _: httpx.Response(200, content=b"{")], APIError, 1),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "script", "kind", "attempts"), ERRORS, ids=[e[0] for e in ERRORS]
+)
+async def test_same_errors_and_retries(
+    make_pair: Callable[..., Pair],
+    rsa_key: rsa.RSAPrivateKey,
+    name: str,
+    script: list[Script],
+    kind: type[Exception] | None,
+    attempts: int,
+) -> None:
+    pair = make_pair(*script)
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    if kind is None:
+        assert fast == slow
+    else:
+        assert type(fast) is type(slow) is kind
+        assert str(fast) == str(slow)
+        assert type(fast.__cause__) is type(slow.__cause__)
+        if isinstance(fast, APIError):
+            assert isinstance(slow, APIError)
+            assert (fast.status_code, fast.code, fast.request_id) == (
+                slow.status_code,
+                slow.code,
+                slow.request_id,
+            )
+    assert len(pair.fast_server.requests) == len(pair.slow_server.requests)
+    assert len(pair.fast_server.requests) == attempts
+    assert len(pair.sleeps["fast"]) == len(pair.sleeps["slow"]) == attempts - 1
+    assert pair.sends == 0
+    jtis = {claims(r)["jti"] for r in pair.fast_server.requests}
+    assert len(jtis) == attempts  # every attempt re-signed
+    for fast_request, slow_request in zip(
+        pair.fast_server.requests, pair.slow_server.requests, strict=True
+    ):
+        assert_same_request(fast_request, slow_request, rsa_key)
+
+
+@pytest.mark.anyio
+async def test_timeout_error_carries_the_request(
+    make_pair: Callable[..., Pair],
+) -> None:
+    def timeout(_: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow")  # a new exception for each client
+
+    pair = make_pair(timeout, max_retries=0)
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert isinstance(fast, APITimeoutError)
+    assert isinstance(slow, APITimeoutError)
+    for err, server in ((fast, pair.fast_server), (slow, pair.slow_server)):
+        cause = err.__cause__
+        assert isinstance(cause, httpx.ReadTimeout)
+        assert cause.request is server.requests[0]
+
+
+@pytest.mark.anyio
+async def test_response_is_read_closed_and_bound(
+    make_pair: Callable[..., Pair],
+) -> None:
+    pair = make_pair(ok(CUSTOMER))
+    got: list[httpx.Response] = []
+    send = pair.fast._fast.send  # type: ignore[union-attr]
+
+    async def keep(request: httpx.Request, auth: Any) -> httpx.Response:
+        response = await send(request, auth)
+        got.append(response)
+        return response
+
+    pair.fast._fast.send = keep  # type: ignore[method-assign,union-attr]
+    await pair.fast.customers.retrieve("cus_1")
+    (response,) = got
+    assert response.is_closed
+    assert response.request is pair.fast_server.requests[0]
+    assert response.history == []
+    assert response.elapsed.total_seconds() >= 0
+    assert json.loads(response.content) == CUSTOMER
+
+
+@pytest.mark.anyio
+async def test_gzip_body_decoded(make_pair: Callable[..., Pair]) -> None:
+    def gzipped(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            content=gzip.compress(json.dumps(CUSTOMER).encode()),
+            headers={"content-encoding": "gzip"},
+        )
+
+    pair = make_pair(gzipped)
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert fast == slow
+    assert fast.id == "cus_1"
+
+
+@pytest.mark.anyio
+async def test_deprecation_warned_once_on_the_fast_path(
+    make_pair: Callable[..., Pair],
+) -> None:
+    pair = make_pair(ok(CUSTOMER, deprecation="true", sunset="2027-01-01"))
+    messages = []
+    for client in (pair.fast, pair.slow):
+        with pytest.warns(NuveraDeprecationWarning) as caught:
+            await client.customers.retrieve("cus_1")
+        await client.customers.retrieve("cus_1")  # once per endpoint: no warning
+        assert len(caught) == 1
+        messages.append(str(caught[0].message))
+    assert messages[0] == messages[1]
+    assert "2027-01-01" in messages[0]
+    assert pair.fast.permissions_used == pair.slow.permissions_used
+
+
+@pytest.mark.anyio
+async def test_cookies_kept_like_send(
+    make_pair: Callable[..., Pair],
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    # Nuvera sets no cookies, but if a proxy does, both paths send them back.
+    def cookie(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=CUSTOMER, headers={"set-cookie": "lb=a1"})
+
+    pair = make_pair(cookie, ok(CUSTOMER))
+    for _ in range(2):
+        fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+        assert fast == slow
+    second_fast, second_slow = (
+        pair.fast_server.requests[1],
+        pair.slow_server.requests[1],
+    )
+    assert second_fast.headers["cookie"] == second_slow.headers["cookie"] == "lb=a1"
+    assert_same_request(second_fast, second_slow, rsa_key)
+
+
+@pytest.mark.anyio
+async def test_closed_client_raises_like_send(
+    make_pair: Callable[..., Pair],
+) -> None:
+    pair = make_pair(ok(CUSTOMER))
+    await pair.fast.aclose()
+    await pair.user_http.aclose()
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert type(fast) is type(slow) is RuntimeError
+    assert str(fast) == str(slow)
+
+
+@pytest.mark.anyio
+async def test_streams_and_uploads_keep_send(
+    make_pair: Callable[..., Pair],
+) -> None:
+    document = {
+        "id": "doc_1",
+        "object": "document",
+        "customer_id": "cus_1",
+        "type": "passport",
+        "filename": "p.pdf",
+        "content_type": "application/pdf",
+        "size": 3,
+        "sha256": "00" * 32,
+        "created_at": TS,
+    }
+    pair = make_pair(lambda _: httpx.Response(200, content=b"abc"), ok(document, 201))
+    async with pair.fast.documents.stream("doc_1") as chunks:
+        assert b"".join([chunk async for chunk in chunks]) == b"abc"
+    assert pair.sends == 1
+    await pair.fast.documents.upload(customer_id="cus_1", type="passport", file=b"abc")
+    assert pair.sends == 2
+
+
+@pytest.mark.anyio
+async def test_user_http_client_keeps_send_and_its_hooks(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.headers["authorization"][:7])
+
+    server = Server(ok(CUSTOMER))
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.MockTransport(server),
+            event_hooks={"request": [hook]},
+        ) as http,
+        AsyncNuveraClient(API_KEY, rsa_key, base_url=BASE, http_client=http) as client,
+    ):
+        assert client._fast is None
+        await client.customers.retrieve("cus_1")
+        await client.customers.retrieve("cus_1")
+    assert seen == ["Bearer ", "Bearer "]  # the hook saw the signed request
+    assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_use_transport_needs_an_own_client(rsa_key: rsa.RSAPrivateKey) -> None:
+    async with httpx.AsyncClient() as http:
+        client = AsyncNuveraClient(API_KEY, rsa_key, base_url=BASE, http_client=http)
+        with pytest.raises(RuntimeError, match="owns"):
+            client._use_transport(httpx.MockTransport(ok(CUSTOMER)))
