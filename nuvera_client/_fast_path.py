@@ -19,6 +19,7 @@ httpx is pinned ``<1``: two private methods of ``AsyncClient`` are used here
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 import time
@@ -39,6 +40,16 @@ CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
 
 _httpx_logger = logging.getLogger("httpx")
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+@functools.lru_cache(maxsize=512)
+def _url(url: str, query: tuple[tuple[str, str], ...]) -> httpx.URL:
+    # Parsing a URL costs more loop time than anything else in building the
+    # request, and a service calls the same few targets again and again (lists,
+    # polls, hot records). httpx.URL is immutable (auth replaces, never edits it).
+    if query:
+        return httpx.URL(url, params=httpx.QueryParams(list(query)))
+    return httpx.URL(url)
 
 
 class FastPath:
@@ -85,11 +96,7 @@ class FastPath:
     def request(self, call: Call[Any], idempotency_key: str | None) -> httpx.Request:
         """Build the attempt's request (unsigned), as ``build_request`` does."""
         method = call.method
-        url = self._prefix + call.path
-        if call.query:
-            target = httpx.URL(url, params=httpx.QueryParams(list(call.query)))
-        else:
-            target = httpx.URL(url)
+        target = _url(self._prefix + call.path, tuple(call.query))
         content: bytes | None = None
         if call.json is not None:
             content = json.dumps(
