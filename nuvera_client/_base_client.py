@@ -22,6 +22,7 @@ from nuvera_client.errors import (
 )
 
 __all__ = [
+    "CALL_HEADERS",
     "NuveraDeprecationWarning",
     "PreparedFile",
     "api_error",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
+"""Headers every call sends, over the httpx client's defaults (both paths)."""
 
 PreparedFile = tuple[str, tuple[str, IO[bytes] | bytes, str]]
 """A multipart file part ready for httpx: ``(field, (filename, file, type))``."""
@@ -85,7 +89,7 @@ def build_request(
     """
     # One URL parse per attempt (in build_request): the base has no query.
     url = str(base_url).rstrip("/") + call.path
-    headers = {"user-agent": USER_AGENT, "accept": "application/json"}
+    headers = dict(CALL_HEADERS)
     if idempotency_key is not None:
         headers["idempotency-key"] = idempotency_key
     kwargs: dict[str, Any] = {}

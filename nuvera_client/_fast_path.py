@@ -27,16 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from nuvera_client._auth import USER_AGENT
+from nuvera_client._base_client import CALL_HEADERS
 
 if TYPE_CHECKING:
     from nuvera_client._auth import NuveraAuth
     from nuvera_client._resource import Call
 
-__all__ = ["CALL_HEADERS", "FastPath"]
-
-CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
-"""Headers every call sends, over the httpx client's defaults."""
+__all__ = ["FastPath"]
 
 _httpx_logger = logging.getLogger("httpx")
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))

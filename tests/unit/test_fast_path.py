@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -179,7 +180,11 @@ def claims(request: httpx.Request) -> dict[str, Any]:
 
 
 def assert_same_request(
-    fast: httpx.Request, slow: httpx.Request, key: rsa.RSAPrivateKey
+    fast: httpx.Request,
+    slow: httpx.Request,
+    key: rsa.RSAPrivateKey,
+    *,
+    random: frozenset[bytes] = frozenset(),
 ) -> None:
     assert fast.method == slow.method
     assert fast.url == slow.url
@@ -187,8 +192,9 @@ def assert_same_request(
     assert fast.content == slow.content
     assert fast.extensions == slow.extensions
     # Same headers, same order; only the token differs (fresh jti, maybe iat).
-    fast_headers = [(k, v) for k, v in fast.headers.raw if k != b"authorization"]
-    slow_headers = [(k, v) for k, v in slow.headers.raw if k != b"authorization"]
+    skip = {b"authorization", *random}
+    fast_headers = [(k, v) for k, v in fast.headers.raw if k not in skip]
+    slow_headers = [(k, v) for k, v in slow.headers.raw if k not in skip]
     assert fast_headers == slow_headers
     assert [k for k, _ in fast.headers.raw] == [k for k, _ in slow.headers.raw]
     assert fast.headers["x-api-key"] == API_KEY.reveal()
@@ -506,3 +512,52 @@ async def test_use_transport_needs_an_own_client(rsa_key: rsa.RSAPrivateKey) -> 
         client = AsyncNuveraClient(API_KEY, rsa_key, base_url=BASE, http_client=http)
         with pytest.raises(RuntimeError, match="owns"):
             client._use_transport(httpx.MockTransport(ok(CUSTOMER)))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("skew", [300, -300])
+async def test_clock_skew_learned_on_the_fast_path(
+    make_pair: Callable[..., Pair], rsa_key: rsa.RSAPrivateKey, skew: int
+) -> None:
+    code = "token_not_yet_valid" if skew < 0 else "token_expired"
+    body = {
+        "error": {
+            "type": "authentication_error",
+            "code": code,
+            "message": "m",
+            "request_id": "req_1",
+            "details": {"server_time": int(time.time()) + skew},
+        }
+    }
+    pair = make_pair(lambda _: httpx.Response(401, json=body), ok(PAYMENT, 201))
+    fast, slow = await pair.run(
+        lambda c: c.payments.create(
+            customer_id="c", beneficiary_id="b", amount="1.00", currency="EUR"
+        )
+    )
+    assert fast == slow
+    assert pair.sends == 0
+    assert pair.sleeps["fast"] == pair.sleeps["slow"] == []
+    assert pair.fast.auth.clock_offset == pytest.approx(skew, abs=2)
+    first, second = pair.fast_server.requests
+    assert claims(second)["iat"] - claims(first)["iat"] == pytest.approx(skew, abs=2)
+    # The same Idempotency-Key (made once per call) on both attempts.
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
+    assert first.headers["idempotency-key"].startswith("nvidem_")
+    assert claims(first)["jti"] != claims(second)["jti"]
+    generated = frozenset({b"idempotency-key"})
+    assert_same_request(second, pair.slow_server.requests[1], rsa_key, random=generated)
+
+
+@pytest.mark.anyio
+async def test_rotation_seen_by_the_next_fast_attempt(
+    make_pair: Callable[..., Pair],
+) -> None:
+    pair = make_pair(ok(CUSTOMER))
+    await pair.fast.customers.retrieve("cus_1")
+    new_key = ApiKey.generate("test")
+    pair.fast.rotate_credentials(api_key=new_key)
+    await pair.fast.customers.retrieve("cus_1")
+    keys_sent = [r.headers["x-api-key"] for r in pair.fast_server.requests]
+    assert keys_sent == [API_KEY.reveal(), new_key.reveal()]
+    assert pair.sends == 0
