@@ -36,6 +36,8 @@ __all__ = [
 
 T = TypeVar("T")
 
+_LIFECYCLE = frozenset((b"deprecation", b"sunset"))
+
 CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
 """Headers every call sends, over the httpx client's defaults (both paths)."""
 
@@ -162,6 +164,9 @@ def connection_error(exc: Exception, call: Call[Any]) -> APIConnectionError:
 
 def lifecycle_notice(call: Call[Any], response: httpx.Response) -> str | None:
     """Describe ``Deprecation`` / ``Sunset`` headers of a response, if any."""
+    # Almost no response has them: one pass over the raw names, not two lookups.
+    if _LIFECYCLE.isdisjoint([name.lower() for name, _ in response.headers.raw]):
+        return None
     deprecation = response.headers.get("deprecation")
     sunset = response.headers.get("sunset")
     if deprecation is None and sunset is None:
