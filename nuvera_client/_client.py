@@ -371,7 +371,9 @@ class AsyncNuveraClient:
     def _use_transport(self, transport: httpx.AsyncBaseTransport) -> None:
         """Replace our own AsyncClient by one on ``transport`` (tests, benchmarks).
 
-        The client stays the one we made and close, so the fast path is kept.
+        It stays a client we made and close, so plain calls keep the fast path
+        (a user's ``http_client=`` never gets it). Call it before any request:
+        the AsyncClient it replaces is dropped without being closed.
         """
         if not self._owns_http:
             raise RuntimeError("only a client without http_client= owns its httpx")
