@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from typing import Any
 
 from nuvera_client.sandbox._routes import crypto, customers, screening
@@ -23,20 +22,17 @@ from nuvera_client.sandbox._routes._common import (
     json_reply,
     load_metadata,
     now_ts,
-    one,
-    require_id,
-    stored,
 )
 from nuvera_client.sandbox._routes._pagination import (
     filter_id,
-    list_page,
     page_params,
 )
+from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
+from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS beneficiaries (
@@ -77,7 +73,6 @@ _COLUMNS = (
     "seq, id, customer_id, type, name, currency, bank_account, crypto_wallet, status,"
     " metadata, created_at, updated_at"
 )
-_SELECT = f"SELECT {_COLUMNS} FROM beneficiaries"  # noqa: S608
 
 
 def render(row: dict[str, Any]) -> JSON:
@@ -100,15 +95,10 @@ def render(row: dict[str, Any]) -> JSON:
     }
 
 
-def find(
-    db: sqlite3.Connection, application_id: str, beneficiary_id: str
-) -> dict[str, Any] | None:
-    """Return the live (not deleted) beneficiary row of this application, or None."""
-    return one(
-        db,
-        _SELECT + " WHERE application_id = ? AND id = ? AND deleted = 0",
-        (application_id, beneficiary_id),
-    )
+# Soft-deleted rows stay stored (payments point at them) but no longer exist.
+BENEFICIARIES = OwnedTable(
+    "ben", "beneficiary", "beneficiaries", _COLUMNS, live="deleted = 0"
+)
 
 
 def _bank_account(v: Validator, raw: Any, currency: Any) -> dict[str, Any] | None:
@@ -203,7 +193,7 @@ async def create_beneficiary(ctx: RequestContext) -> Reply:
     metadata = v.metadata()
     if (
         customer_id is not MISSING
-        and customers.find(ctx.db, ctx.application_id, customer_id) is None
+        and customers.CUSTOMERS.find(ctx.db, ctx.application_id, customer_id) is None
     ):
         v.fail("customer_id", "no such customer")
     details: dict[str, Any] | None = None
@@ -242,50 +232,29 @@ async def create_beneficiary(ctx: RequestContext) -> Reply:
         ),
     )
     screening.screen(ctx, "beneficiary", beneficiary_id, name)
-    return json_reply(
-        render(stored(find(ctx.db, ctx.application_id, beneficiary_id))), 201
-    )
+    return json_reply(render(BENEFICIARIES.written(ctx, beneficiary_id)), 201)
 
 
 async def list_beneficiaries(ctx: RequestContext) -> Reply:
     """GET /v1/beneficiaries: newest first, filter ``customer_id``."""
-    limit, cursor = page_params(ctx, "ben", ["customer_id"])
-    where: list[tuple[str, Any]] = [
-        ("application_id = ?", ctx.application_id),
-        ("deleted = 0", None),
-    ]
+    page = page_params(ctx, "ben", ["customer_id"])
+    where: list[tuple[str, Any]] = []
     customer_id = filter_id(ctx, "customer_id", ["cus"])
     if customer_id is not None:
         where.append(("customer_id = ?", customer_id))
-    return list_page(
-        ctx.db,
-        kind="ben",
-        select=_SELECT,
-        where=where,
-        limit=limit,
-        cursor=cursor,
-        render=render,
-    )
-
-
-def _existing(ctx: RequestContext) -> dict[str, Any]:
-    beneficiary_id = require_id("ben", "beneficiary", ctx.path_params["id"])
-    row = find(ctx.db, ctx.application_id, beneficiary_id)
-    if row is None:
-        raise not_found("beneficiary", beneficiary_id)
-    return row
+    return BENEFICIARIES.list_reply(ctx, page, render, where)
 
 
 async def retrieve_beneficiary(ctx: RequestContext) -> Reply:
     """GET /v1/beneficiaries/{id}."""
     check_query(ctx)
-    return json_reply(render(_existing(ctx)))
+    return json_reply(render(BENEFICIARIES.existing(ctx)))
 
 
 async def update_beneficiary(ctx: RequestContext) -> Reply:
     """PATCH /v1/beneficiaries/{id}: ``name``, ``metadata``, ``status``."""
     check_query(ctx)
-    row = _existing(ctx)
+    row = BENEFICIARIES.existing(ctx)
     body = json_body(ctx)
     v = Validator(body, _UPDATE_FIELDS)
     if not body:
@@ -297,21 +266,13 @@ async def update_beneficiary(ctx: RequestContext) -> Reply:
     }
     v.raise_if_errors()
     changes = {name: value for name, value in values.items() if value is not MISSING}
-    if "metadata" in changes:
-        changes["metadata"] = dump_metadata(changes["metadata"])
-    changes["updated_at"] = now_ts(ctx)
-    assignments = ", ".join(f"{name} = ?" for name in changes)
-    ctx.db.execute(
-        f"UPDATE beneficiaries SET {assignments} WHERE seq = ?",  # noqa: S608 - fixed names
-        (*changes.values(), row["seq"]),
-    )
-    return json_reply(render(stored(find(ctx.db, ctx.application_id, row["id"]))))
+    return json_reply(render(BENEFICIARIES.update(ctx, row, changes)))
 
 
 async def delete_beneficiary(ctx: RequestContext) -> Reply:
     """DELETE /v1/beneficiaries/{id}: afterwards it is 404 and cannot be paid."""
     check_query(ctx)
-    row = _existing(ctx)
+    row = BENEFICIARIES.existing(ctx)
     # Soft delete: payments and screening results keep pointing at a real row.
     ctx.db.execute(
         "UPDATE beneficiaries SET deleted = 1, updated_at = ? WHERE seq = ?",

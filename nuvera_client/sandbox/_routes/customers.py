@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 from nuvera_client.sandbox._routes import screening
@@ -17,14 +16,12 @@ from nuvera_client.sandbox._routes._common import (
     load_metadata,
     now_ts,
     one,
-    require_id,
-    stored,
 )
 from nuvera_client.sandbox._routes._pagination import (
     filter_choice,
-    list_page,
     page_params,
 )
+from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
@@ -33,7 +30,6 @@ from nuvera_client.sandbox._routing import (
     JSON,
     Reply,
     RequestContext,
-    not_found,
 )
 
 SCHEMA = """
@@ -86,7 +82,6 @@ _COLUMNS = (
     "seq, id, type, name, email, phone, country, external_id, status, kyc_status,"
     " metadata, created_at, updated_at"
 )
-_SELECT = f"SELECT {_COLUMNS} FROM customers"  # noqa: S608
 
 
 def render(row: dict[str, Any]) -> JSON:
@@ -108,15 +103,7 @@ def render(row: dict[str, Any]) -> JSON:
     }
 
 
-def find(
-    db: sqlite3.Connection, application_id: str, customer_id: str
-) -> dict[str, Any] | None:
-    """Return the stored customer row of this application, or None."""
-    return one(
-        db,
-        _SELECT + " WHERE application_id = ? AND id = ?",
-        (application_id, customer_id),
-    )
+CUSTOMERS = OwnedTable("cus", "customer", "customers", _COLUMNS)
 
 
 def _check_fields(v: Validator, *, creating: bool) -> dict[str, Any]:
@@ -206,15 +193,13 @@ async def create_customer(ctx: RequestContext) -> Reply:
         ),
     )
     screening.screen(ctx, "customer", customer_id, values["name"])
-    return json_reply(
-        render(stored(find(ctx.db, ctx.application_id, customer_id))), 201
-    )
+    return json_reply(render(CUSTOMERS.written(ctx, customer_id)), 201)
 
 
 async def list_customers(ctx: RequestContext) -> Reply:
     """GET /v1/customers: newest first; filters email, external_id, status."""
-    limit, cursor = page_params(ctx, "cus", ["email", "external_id", "status"])
-    where: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]
+    page = page_params(ctx, "cus", ["email", "external_id", "status"])
+    where: list[tuple[str, Any]] = []
     email = ctx.query_value("email")
     if email is not None:
         # Emails are unique case-insensitively, so the filter matches the same way.
@@ -225,35 +210,19 @@ async def list_customers(ctx: RequestContext) -> Reply:
     status = filter_choice(ctx, "status", STATUSES)
     if status is not None:
         where.append(("status = ?", status))
-    return list_page(
-        ctx.db,
-        kind="cus",
-        select=_SELECT,
-        where=where,
-        limit=limit,
-        cursor=cursor,
-        render=render,
-    )
-
-
-def _existing(ctx: RequestContext) -> dict[str, Any]:
-    customer_id = require_id("cus", "customer", ctx.path_params["id"])
-    row = find(ctx.db, ctx.application_id, customer_id)
-    if row is None:
-        raise not_found("customer", customer_id)
-    return row
+    return CUSTOMERS.list_reply(ctx, page, render, where)
 
 
 async def retrieve_customer(ctx: RequestContext) -> Reply:
     """GET /v1/customers/{id}."""
     check_query(ctx)
-    return json_reply(render(_existing(ctx)))
+    return json_reply(render(CUSTOMERS.existing(ctx)))
 
 
 async def update_customer(ctx: RequestContext) -> Reply:
     """PATCH /v1/customers/{id}: set the given fields (at least one)."""
     check_query(ctx)
-    row = _existing(ctx)
+    row = CUSTOMERS.existing(ctx)
     body = json_body(ctx)
     v = Validator(body, _UPDATE_FIELDS)
     if not body:
@@ -263,15 +232,7 @@ async def update_customer(ctx: RequestContext) -> Reply:
     v.raise_if_errors()
     if "email" in values:
         values["email_key"] = values["email"].lower()
-    if "metadata" in values:
-        values["metadata"] = dump_metadata(values["metadata"])
-    values["updated_at"] = now_ts(ctx)
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    ctx.db.execute(
-        f"UPDATE customers SET {assignments} WHERE seq = ?",  # noqa: S608 - fixed names
-        (*values.values(), row["seq"]),
-    )
-    return json_reply(render(stored(find(ctx.db, ctx.application_id, row["id"]))))
+    return json_reply(render(CUSTOMERS.update(ctx, row, values)))
 
 
 def set_kyc_status(ctx: RequestContext, customer_id: str, kyc_status: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from nuvera_client.sandbox._routes import customers
@@ -14,9 +13,6 @@ from nuvera_client.sandbox._routes._common import (
     json_reply,
     media_type,
     now_ts,
-    one,
-    require_id,
-    stored,
     unsupported_media_type,
 )
 from nuvera_client.sandbox._routes._files import (
@@ -28,14 +24,13 @@ from nuvera_client.sandbox._routes._files import (
 )
 from nuvera_client.sandbox._routes._pagination import (
     filter_id,
-    list_page,
     page_params,
 )
+from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routing import (
     JSON,
     Reply,
     RequestContext,
-    not_found,
     validation_failed,
 )
 
@@ -72,7 +67,6 @@ REJECT_MARKER = "Reject"
 _COLUMNS = (
     "seq, id, customer_id, type, filename, content_type, size, sha256, created_at"
 )
-_SELECT = f"SELECT {_COLUMNS} FROM documents"  # noqa: S608
 
 
 def render(row: dict[str, Any]) -> JSON:
@@ -90,14 +84,7 @@ def render(row: dict[str, Any]) -> JSON:
     }
 
 
-def _find(
-    db: sqlite3.Connection, application_id: str, document_id: str
-) -> dict[str, Any] | None:
-    return one(
-        db,
-        _SELECT + " WHERE application_id = ? AND id = ?",
-        (application_id, document_id),
-    )
+_DOCUMENTS = OwnedTable("doc", "document", "documents", _COLUMNS)
 
 
 def _start_kyc(ctx: RequestContext, customer: dict[str, Any]) -> None:
@@ -124,7 +111,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
     elif not ID_PATTERNS["cus"].fullmatch(customer_id):
         errors.setdefault("customer_id", "must be an id starting with cus_")
     else:
-        customer = customers.find(ctx.db, ctx.application_id, customer_id)
+        customer = customers.CUSTOMERS.find(ctx.db, ctx.application_id, customer_id)
         if customer is None:
             errors.setdefault("customer_id", "no such customer")
     doc_type = form.texts.get("type")
@@ -169,47 +156,29 @@ async def upload_document(ctx: RequestContext) -> Reply:
     await store_content(ctx.db, "documents", cursor.lastrowid, upload)
     if doc_type in IDENTITY_TYPES:
         _start_kyc(ctx, customer)
-    return json_reply(
-        render(stored(_find(ctx.db, ctx.application_id, document_id))), 201
-    )
+    return json_reply(render(_DOCUMENTS.written(ctx, document_id)), 201)
 
 
 async def list_documents(ctx: RequestContext) -> Reply:
     """GET /v1/documents: metadata, newest first, filter ``customer_id``."""
-    limit, cursor = page_params(ctx, "doc", ["customer_id"])
-    where: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]
+    page = page_params(ctx, "doc", ["customer_id"])
+    where: list[tuple[str, Any]] = []
     customer_id = filter_id(ctx, "customer_id", ["cus"])
     if customer_id is not None:
         where.append(("customer_id = ?", customer_id))
-    return list_page(
-        ctx.db,
-        kind="doc",
-        select=_SELECT,
-        where=where,
-        limit=limit,
-        cursor=cursor,
-        render=render,
-    )
-
-
-def _existing(ctx: RequestContext) -> dict[str, Any]:
-    document_id = require_id("doc", "document", ctx.path_params["id"])
-    row = _find(ctx.db, ctx.application_id, document_id)
-    if row is None:
-        raise not_found("document", document_id)
-    return row
+    return _DOCUMENTS.list_reply(ctx, page, render, where)
 
 
 async def retrieve_document(ctx: RequestContext) -> Reply:
     """GET /v1/documents/{id}: metadata incl. ``size`` and ``sha256``."""
     check_query(ctx)
-    return json_reply(render(_existing(ctx)))
+    return json_reply(render(_DOCUMENTS.existing(ctx)))
 
 
 async def download_document(ctx: RequestContext) -> Reply:
     """GET /v1/documents/{id}/content: the raw bytes, streamed in 64 KiB chunks."""
     check_query(ctx)
-    row = _existing(ctx)
+    row = _DOCUMENTS.existing(ctx)
     return Reply(
         status=200,
         stream=stream_content(ctx.db, "documents", row["seq"], row["size"]),

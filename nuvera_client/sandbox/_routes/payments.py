@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,21 +19,19 @@ from nuvera_client.sandbox._routes._common import (
     json_reply,
     load_metadata,
     now_ts,
-    one,
     require_id,
-    stored,
 )
 from nuvera_client.sandbox._routes._pagination import (
     filter_choice,
     filter_id,
-    list_page,
     page_params,
 )
+from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
+from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -79,7 +76,6 @@ _COLUMNS = (
     "seq, id, customer_id, beneficiary_id, amount, currency, status, reference,"
     " description, failure_reason, metadata, created_at, updated_at"
 )
-_SELECT = f"SELECT {_COLUMNS} FROM payments"  # noqa: S608
 
 
 def render(row: dict[str, Any]) -> JSON:
@@ -123,14 +119,7 @@ def progress(ctx: RequestContext) -> None:
     )
 
 
-def _find(
-    db: sqlite3.Connection, application_id: str, payment_id: str
-) -> dict[str, Any] | None:
-    return one(
-        db,
-        _SELECT + " WHERE application_id = ? AND id = ?",
-        (application_id, payment_id),
-    )
+_PAYMENTS = OwnedTable("pay", "payment", "payments", _COLUMNS)
 
 
 def _allowed_decimals(ctx: RequestContext, currency: str) -> int | None:
@@ -183,14 +172,16 @@ async def create_payment(ctx: RequestContext) -> Reply:
         v.errors["amount"] = 'must be a decimal string such as "1250.00", not a number'
     customer = None
     if customer_id is not MISSING:
-        customer = customers.find(ctx.db, ctx.application_id, customer_id)
+        customer = customers.CUSTOMERS.find(ctx.db, ctx.application_id, customer_id)
         if customer is None:
             v.fail("customer_id", "no such customer")
         elif customer["status"] != "active":
             v.fail("customer_id", f"customer is {customer['status']}")
     beneficiary = None
     if beneficiary_id is not MISSING:
-        beneficiary = beneficiaries.find(ctx.db, ctx.application_id, beneficiary_id)
+        beneficiary = beneficiaries.BENEFICIARIES.find(
+            ctx.db, ctx.application_id, beneficiary_id
+        )
         if beneficiary is None:
             v.fail("beneficiary_id", "no such beneficiary")
         elif customer is not None and beneficiary["customer_id"] != customer_id:
@@ -244,15 +235,13 @@ async def create_payment(ctx: RequestContext) -> Reply:
             now,
         ),
     )
-    return json_reply(
-        render(stored(_find(ctx.db, ctx.application_id, payment_id))), 201
-    )
+    return json_reply(render(_PAYMENTS.written(ctx, payment_id)), 201)
 
 
 async def list_payments(ctx: RequestContext) -> Reply:
     """GET /v1/payments: newest first; filters ``customer_id``, ``status``."""
-    limit, cursor = page_params(ctx, "pay", ["customer_id", "status"])
-    where: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]
+    page = page_params(ctx, "pay", ["customer_id", "status"])
+    where: list[tuple[str, Any]] = []
     customer_id = filter_id(ctx, "customer_id", ["cus"])
     if customer_id is not None:
         where.append(("customer_id = ?", customer_id))
@@ -260,24 +249,13 @@ async def list_payments(ctx: RequestContext) -> Reply:
     if status is not None:
         where.append(("status = ?", status))
     progress(ctx)
-    return list_page(
-        ctx.db,
-        kind="pay",
-        select=_SELECT,
-        where=where,
-        limit=limit,
-        cursor=cursor,
-        render=render,
-    )
+    return _PAYMENTS.list_reply(ctx, page, render, where)
 
 
 def _existing(ctx: RequestContext) -> dict[str, Any]:
     payment_id = require_id("pay", "payment", ctx.path_params["id"])
     progress(ctx)
-    row = _find(ctx.db, ctx.application_id, payment_id)
-    if row is None:
-        raise not_found("payment", payment_id)
-    return row
+    return _PAYMENTS.get(ctx, payment_id)
 
 
 async def retrieve_payment(ctx: RequestContext) -> Reply:
@@ -297,4 +275,4 @@ async def cancel_payment(ctx: RequestContext) -> Reply:
         "UPDATE payments SET status = 'canceled', updated_at = ? WHERE seq = ?",
         (now_ts(ctx), row["seq"]),
     )
-    return json_reply(render(stored(_find(ctx.db, ctx.application_id, row["id"]))))
+    return json_reply(render(_PAYMENTS.written(ctx, row["id"])))

@@ -11,15 +11,13 @@ from nuvera_client.sandbox._routes._common import (
     iso,
     json_reply,
     now_ts,
-    one,
-    require_id,
 )
 from nuvera_client.sandbox._routes._pagination import (
     filter_id,
-    list_page,
     page_params,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
+from nuvera_client.sandbox._routes._tables import OwnedTable
+from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS screening_results (
@@ -41,7 +39,8 @@ MATCH_LIST = "OFAC SDN"
 MATCH_SCORE = "0.92"
 
 _COLUMNS = "seq, id, subject_type, subject_id, status, matches, created_at"
-_SELECT = f"SELECT {_COLUMNS} FROM screening_results"  # noqa: S608
+
+_RESULTS = OwnedTable("scr", "screening result", "screening_results", _COLUMNS)
 
 
 def screen(ctx: RequestContext, subject_type: str, subject_id: str, name: str) -> None:
@@ -85,31 +84,15 @@ def render(row: dict[str, Any]) -> JSON:
 
 async def list_results(ctx: RequestContext) -> Reply:
     """GET /v1/screening/results: newest first, filter ``subject_id``."""
-    limit, cursor = page_params(ctx, "scr", ["subject_id"])
-    where: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]
+    page = page_params(ctx, "scr", ["subject_id"])
+    where: list[tuple[str, Any]] = []
     subject_id = filter_id(ctx, "subject_id", ["cus", "ben"])
     if subject_id is not None:
         where.append(("subject_id = ?", subject_id))
-    return list_page(
-        ctx.db,
-        kind="scr",
-        select=_SELECT,
-        where=where,
-        limit=limit,
-        cursor=cursor,
-        render=render,
-    )
+    return _RESULTS.list_reply(ctx, page, render, where)
 
 
 async def retrieve_result(ctx: RequestContext) -> Reply:
     """GET /v1/screening/results/{id}."""
     check_query(ctx)
-    result_id = require_id("scr", "screening result", ctx.path_params["id"])
-    row = one(
-        ctx.db,
-        _SELECT + " WHERE application_id = ? AND id = ?",
-        (ctx.application_id, result_id),
-    )
-    if row is None:
-        raise not_found("screening result", result_id)
-    return json_reply(render(row))
+    return json_reply(render(_RESULTS.existing(ctx)))

@@ -18,7 +18,6 @@ from nuvera_client.sandbox._routes._common import (
     media_type,
     now_ts,
     one,
-    require_id,
     rows,
     stored,
     unsupported_media_type,
@@ -29,10 +28,8 @@ from nuvera_client.sandbox._routes._files import (
     read_upload,
     store_content,
 )
-from nuvera_client.sandbox._routes._pagination import (
-    list_page,
-    page_params,
-)
+from nuvera_client.sandbox._routes._pagination import page_params
+from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
@@ -41,7 +38,6 @@ from nuvera_client.sandbox._routing import (
     JSON,
     Reply,
     RequestContext,
-    not_found,
     validation_failed,
 )
 
@@ -95,9 +91,7 @@ NUVERA_REPLY = (
 _TICKET_COLUMNS = (
     "seq, id, subject, status, priority, customer_id, created_at, updated_at, closed_at"
 )
-_SELECT_TICKETS = f"SELECT {_TICKET_COLUMNS} FROM support_tickets"  # noqa: S608
 _MESSAGE_COLUMNS = "seq, id, ticket_id, author, body, created_at"
-_SELECT_MESSAGES = f"SELECT {_MESSAGE_COLUMNS} FROM support_messages"  # noqa: S608
 
 
 def render_ticket(row: dict[str, Any]) -> JSON:
@@ -133,22 +127,8 @@ def _render_message(db: sqlite3.Connection, row: dict[str, Any]) -> JSON:
     }
 
 
-def _find_ticket(
-    db: sqlite3.Connection, application_id: str, ticket_id: str
-) -> dict[str, Any] | None:
-    return one(
-        db,
-        _SELECT_TICKETS + " WHERE application_id = ? AND id = ?",
-        (application_id, ticket_id),
-    )
-
-
-def _existing_ticket(ctx: RequestContext) -> dict[str, Any]:
-    ticket_id = require_id("tkt", "support ticket", ctx.path_params["id"])
-    row = _find_ticket(ctx.db, ctx.application_id, ticket_id)
-    if row is None:
-        raise not_found("support ticket", ticket_id)
-    return row
+_TICKETS = OwnedTable("tkt", "support ticket", "support_tickets", _TICKET_COLUMNS)
+_MESSAGES = OwnedTable("msg", "message", "support_messages", _MESSAGE_COLUMNS)
 
 
 async def _add_message(
@@ -205,7 +185,7 @@ async def create_ticket(ctx: RequestContext) -> Reply:
     customer_id = v.ref_id("customer_id", "cus", nullable=True)
     if (
         isinstance(customer_id, str)
-        and customers.find(ctx.db, ctx.application_id, customer_id) is None
+        and customers.CUSTOMERS.find(ctx.db, ctx.application_id, customer_id) is None
     ):
         v.fail("customer_id", "no such customer")
     v.raise_if_errors()
@@ -226,35 +206,24 @@ async def create_ticket(ctx: RequestContext) -> Reply:
         ),
     )
     await _add_message(ctx, ticket_id, text, [])
-    return json_reply(
-        render_ticket(stored(_find_ticket(ctx.db, ctx.application_id, ticket_id))), 201
-    )
+    return json_reply(render_ticket(_TICKETS.written(ctx, ticket_id)), 201)
 
 
 async def list_tickets(ctx: RequestContext) -> Reply:
     """GET /v1/support/tickets: newest first."""
-    limit, cursor = page_params(ctx, "tkt")
-    return list_page(
-        ctx.db,
-        kind="tkt",
-        select=_SELECT_TICKETS,
-        where=[("application_id = ?", ctx.application_id)],
-        limit=limit,
-        cursor=cursor,
-        render=render_ticket,
-    )
+    return _TICKETS.list_reply(ctx, page_params(ctx, "tkt"), render_ticket)
 
 
 async def retrieve_ticket(ctx: RequestContext) -> Reply:
     """GET /v1/support/tickets/{id}."""
     check_query(ctx)
-    return json_reply(render_ticket(_existing_ticket(ctx)))
+    return json_reply(render_ticket(_TICKETS.existing(ctx)))
 
 
 async def close_ticket(ctx: RequestContext) -> Reply:
     """POST /v1/support/tickets/{id}/close: 409 if already closed."""
     check_query(ctx)
-    row = _existing_ticket(ctx)
+    row = _TICKETS.existing(ctx)
     empty_action_body(ctx)
     if row["status"] != "open":
         raise invalid_state("support ticket", row["status"], "close")
@@ -264,26 +233,17 @@ async def close_ticket(ctx: RequestContext) -> Reply:
         " WHERE seq = ?",
         (now, now, row["seq"]),
     )
-    return json_reply(
-        render_ticket(stored(_find_ticket(ctx.db, ctx.application_id, row["id"])))
-    )
+    return json_reply(render_ticket(_TICKETS.written(ctx, row["id"])))
 
 
 async def list_messages(ctx: RequestContext) -> Reply:
     """GET /v1/support/tickets/{id}/messages: oldest first."""
-    ticket = _existing_ticket(ctx)
-    limit, cursor = page_params(ctx, "msg")
-    return list_page(
-        ctx.db,
-        kind="msg",
-        select=_SELECT_MESSAGES,
-        where=[
-            ("application_id = ?", ctx.application_id),
-            ("ticket_id = ?", ticket["id"]),
-        ],
-        limit=limit,
-        cursor=cursor,
-        render=lambda row: _render_message(ctx.db, row),
+    ticket = _TICKETS.existing(ctx)
+    return _MESSAGES.list_reply(
+        ctx,
+        page_params(ctx, "msg"),
+        lambda row: _render_message(ctx.db, row),
+        [("ticket_id = ?", ticket["id"])],
         oldest_first=True,
     )
 
@@ -310,7 +270,7 @@ async def _multipart_message(ctx: RequestContext) -> tuple[str, list[Upload]]:
 async def create_message(ctx: RequestContext) -> Reply:
     """POST /v1/support/tickets/{id}/messages: JSON ``{"body"}`` or multipart."""
     check_query(ctx)
-    ticket = _existing_ticket(ctx)
+    ticket = _TICKETS.existing(ctx)
     kind = media_type(ctx)
     if kind == "multipart/form-data":
         text, uploads = await _multipart_message(ctx)
@@ -327,7 +287,7 @@ async def create_message(ctx: RequestContext) -> Reply:
     row = stored(
         one(
             ctx.db,
-            _SELECT_MESSAGES + " WHERE id = ?",
+            _MESSAGES.select + " WHERE id = ?",
             (message_id,),
         )
     )
