@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gzip
 import hashlib
 import json
+import struct
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def cases() -> list[dict[str, Any]]:
         "beneficiary_id": "ben_8Hq2LmN4pR6sT9vW1xY3zA5b",
         "currency": "USDC",
     }
-    gz = gzip.compress(json.dumps(payment, separators=(",", ":")).encode(), mtime=0)
+    gz = _gzip(json.dumps(payment, separators=(",", ":")).encode())
     json_bytes = json.dumps
     return [
         {"name": "get-no-query", "method": "GET", "uri": "/v1/customers"},
@@ -311,6 +312,15 @@ def build(keys: dict[int, rsa.RSAPrivateKey]) -> str:
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gzip(data: bytes) -> bytes:
+    """Gzip with a fixed header (gzip.compress's header differs across Pythons)."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = deflate.compress(data) + deflate.flush()
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # mtime 0, OS unknown
+    trailer = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return header + raw + trailer
 
 
 def main(argv: list[str] | None = None) -> int:
