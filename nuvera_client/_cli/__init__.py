@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from nuvera_client._version import __version__
 
 # Each module exposes ``register(subparsers)``; it sets ``func(args) -> int`` on its
-# parsers. Modules whose optional dependencies are missing are skipped.
+# parsers. Optional extras (the sandbox) are imported only when a command runs.
 _COMMAND_MODULES = (
     "nuvera_client._cli.keys",
     "nuvera_client._cli.sign",
@@ -32,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nuvera {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("nuvera_client"):
-                continue  # command not shipped in this build
-            continue  # optional extra not installed
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
