@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -561,3 +562,21 @@ async def test_rotation_seen_by_the_next_fast_attempt(
     keys_sent = [r.headers["x-api-key"] for r in pair.fast_server.requests]
     assert keys_sent == [API_KEY.reveal(), new_key.reveal()]
     assert pair.sends == 0
+
+
+@pytest.mark.anyio
+async def test_httpx_request_log_line_kept(
+    make_pair: Callable[..., Pair], caplog: pytest.LogCaptureFixture
+) -> None:
+    pair = make_pair(ok(CUSTOMER))
+    lines = []
+    for client in (pair.fast, pair.slow):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="httpx"):
+            await client.customers.retrieve("cus_1")
+        lines.append([r.getMessage() for r in caplog.records if r.name == "httpx"])
+    assert lines[0] == lines[1]
+    assert lines[0] == [
+        'HTTP Request: GET http://127.0.0.1:8787/v1/customers/cus_1 "HTTP/1.1 200 OK"'
+    ]
+    assert API_KEY.reveal() not in caplog.text
