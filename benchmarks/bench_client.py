@@ -201,9 +201,22 @@ async def plain_async_loop_cpu(n: int, api_key: ApiKey, token: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
-    # 3072 bits: the size keys.generate_private_key() and `nuvera keys generate` make.
-    parser.add_argument("--bits", type=int, default=3072, choices=(2048, 3072, 4096))
+    # 3072 bits: the size keys.generate_private_key() and `nuvera keys generate`
+    # make; 4096 bits: the largest Nuvera accepts. Each is judged on its own floor.
+    parser.add_argument(
+        "--bits", type=int, nargs="+", default=[3072, 4096], choices=(2048, 3072, 4096)
+    )
     args = parser.parse_args()
+    verdicts = [(bits, run(bits, args.requests)) for bits in args.bits]
+    print()
+    for bits, ok in verdicts:
+        print(f"RSA-{bits}: {'PASS' if ok else 'FAIL'}")
+    return 0 if all(ok for _, ok in verdicts) else 1
+
+
+def run(bits: int, requests: int) -> bool:
+    """Measure one key size; return whether both targets are met."""
+    args = argparse.Namespace(bits=bits, requests=requests)
     key = keys.generate_private_key(args.bits)
     api_key = ApiKey.generate("test")
 
@@ -251,7 +264,7 @@ def main() -> int:
     )
     ok = ratio <= 1.25 and speedup >= 1.7 and distinct == args.requests
     print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
