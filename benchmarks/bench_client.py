@@ -16,6 +16,7 @@ Exit status 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import functools
@@ -158,9 +159,8 @@ async def async_throughput(
         seen.clear()
         start = time.perf_counter()
         loop_cpu, process_cpu = time.thread_time(), time.process_time()
-        async with anyio.create_task_group() as group:
-            for _ in range(n):
-                group.start_soon(client.customers.retrieve, "cus_1")
+        # 2,000 concurrent calls the way asyncio code usually makes them.
+        await asyncio.gather(*(client.customers.retrieve("cus_1") for _ in range(n)))
         elapsed = time.perf_counter() - start
         LAST_CPU["loop"] = (time.thread_time() - loop_cpu) / n
         LAST_CPU["process"] = (time.process_time() - process_cpu) / n
@@ -192,9 +192,7 @@ async def plain_async_loop_cpu(n: int, api_key: ApiKey, token: str) -> float:
         for _ in range(20):
             await one()
         loop_cpu = time.thread_time()
-        async with anyio.create_task_group() as group:
-            for _ in range(n):
-                group.start_soon(one)
+        await asyncio.gather(*(one() for _ in range(n)))
         return (time.thread_time() - loop_cpu) / n
 
 
