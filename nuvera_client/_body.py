@@ -30,7 +30,7 @@ class SpooledBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._spool = spool
         self.length = length
         # httpx never closes a request stream: close the spool (and delete its
-        # temporary file) when the request is dropped, without a ResourceWarning.
+        # temporary file) as soon as the request is dropped.
         weakref.finalize(self, spool.close)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -49,11 +49,48 @@ class SpooledBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._spool.close()
 
 
-def _seekable(obj: Any) -> bool:
+def seekable(obj: Any) -> bool:
+    """Whether ``obj`` is a file object that can seek (so it can be read twice)."""
     try:
         return bool(obj.seekable())
     except (AttributeError, OSError, ValueError):
         return False
+
+
+class HashingSpool:
+    """A temporary file (in memory up to 1 MiB) that hashes what is written to it.
+
+    One-shot bodies are copied into it while hashed, then sent from it; the file
+    closes itself when dropped, since neither httpx nor requests closes a body.
+    """
+
+    def __init__(self) -> None:
+        self.file = new_spool()
+        self._digest = hashlib.sha256()
+        self.length = 0
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` to the file and the hash."""
+        self._digest.update(chunk)
+        self.file.write(chunk)
+        self.length += len(chunk)
+
+    def finish(self) -> str:
+        """Rewind the file for sending; return the SHA-256 hex of what was written."""
+        self.file.seek(0)
+        return self._digest.hexdigest()
+
+
+def new_spool() -> IO[bytes]:
+    """Return a temporary file (in memory up to 1 MiB) closing itself when dropped."""
+    return _SelfClosingSpool(max_size=SPOOL_MEMORY_LIMIT)
+
+
+class _SelfClosingSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    def __del__(self) -> None:
+        # Close quietly (no ResourceWarning) when the request is dropped.
+        if not self.closed:
+            self.close()
 
 
 def _rereadable(stream: Any) -> bool:
@@ -64,13 +101,13 @@ def _rereadable(stream: Any) -> bool:
         return all(
             not isinstance(field, FileField)
             or isinstance(field.file, (str, bytes))
-            or _seekable(field.file)
+            or seekable(field.file)
             for field in stream.fields
         )
     if isinstance(stream, IteratorByteStream):
         inner = stream._stream
         return isinstance(inner, (list, tuple)) or (
-            hasattr(inner, "read") and _seekable(inner)
+            hasattr(inner, "read") and seekable(inner)
         )
     return False
 
@@ -107,16 +144,14 @@ def _hash_in_place(request: httpx.Request) -> str:
     return digest
 
 
-def _install_spool(request: httpx.Request, spool: IO[bytes], length: int) -> None:
-    request.stream = SpooledBody(spool, length)
+def _install_spool(request: httpx.Request, spool: HashingSpool) -> str:
+    digest = spool.finish()
+    request.stream = SpooledBody(spool.file, spool.length)
     # The length is known now: send it instead of chunked framing.
     if "transfer-encoding" in request.headers:
         del request.headers["transfer-encoding"]
-    request.headers["content-length"] = str(length)
-
-
-def _new_spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)
+    request.headers["content-length"] = str(spool.length)
+    return digest
 
 
 def body_hash(request: httpx.Request) -> str:
@@ -133,15 +168,10 @@ def body_hash(request: httpx.Request) -> str:
         raise TypeError(
             "this request has an async body; send it with httpx.AsyncClient"
         )
-    spool = _new_spool()
-    digest = hashlib.sha256()
-    length = 0
+    spool = HashingSpool()
     for chunk in stream:
-        digest.update(chunk)
         spool.write(chunk)
-        length += len(chunk)
-    _install_spool(request, spool, length)
-    return digest.hexdigest()
+    return _install_spool(request, spool)
 
 
 async def abody_hash(request: httpx.Request) -> str:
@@ -160,12 +190,7 @@ async def abody_hash(request: httpx.Request) -> str:
         return await anyio.to_thread.run_sync(_hash_in_place, request)
     if not isinstance(stream, httpx.AsyncByteStream) and isinstance(stream, Iterable):
         return await anyio.to_thread.run_sync(body_hash, request)
-    spool = _new_spool()
-    digest = hashlib.sha256()
-    length = 0
+    spool = HashingSpool()
     async for chunk in stream:  # type: ignore[union-attr]
-        digest.update(chunk)
         spool.write(chunk)
-        length += len(chunk)
-    _install_spool(request, spool, length)
-    return digest.hexdigest()
+    return _install_spool(request, spool)

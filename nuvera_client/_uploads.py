@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import ExitStack
 from typing import IO, Any
@@ -11,12 +11,10 @@ from typing import IO, Any
 import httpx
 
 from nuvera_client._base_client import PreparedFile, connection_error
+from nuvera_client._body import CHUNK_SIZE, new_spool, seekable
 from nuvera_client._resource import Call, FilePart
 
 __all__ = ["async_chunks", "prepare_files", "sync_chunks"]
-
-_CHUNK = 64 * 1024
-_SPOOL_MEMORY = 1024 * 1024
 
 
 def prepare_files(parts: Sequence[FilePart], stack: ExitStack) -> list[PreparedFile]:
@@ -29,19 +27,13 @@ def prepare_files(parts: Sequence[FilePart], stack: ExitStack) -> list[PreparedF
             body = stack.enter_context(open(source, "rb"))  # noqa: SIM115
         elif isinstance(source, (bytes, bytearray, memoryview)):
             body = bytes(source)
-        elif _seekable(source):
+        elif seekable(source):
             body = source
         else:
-            spool = stack.enter_context(
-                tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
-            )
-            for _ in range(1 << 40):
-                chunk = source.read(_CHUNK)
-                if not chunk:
-                    break
-                spool.write(chunk)
-            spool.seek(0)
-            body = spool
+            # A one-shot stream is copied once so that every attempt can resend it.
+            body = stack.enter_context(new_spool())
+            shutil.copyfileobj(source, body, CHUNK_SIZE)
+            body.seek(0)
         prepared.append(
             (
                 part.name,
@@ -51,16 +43,9 @@ def prepare_files(parts: Sequence[FilePart], stack: ExitStack) -> list[PreparedF
     return prepared
 
 
-def _seekable(obj: Any) -> bool:
-    try:
-        return bool(obj.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def sync_chunks(response: httpx.Response, call: Call[Any]) -> Iterator[bytes]:
     try:
-        yield from response.iter_bytes(_CHUNK)
+        yield from response.iter_bytes(CHUNK_SIZE)
     except httpx.HTTPError as exc:
         raise connection_error(exc, call) from exc
 
@@ -69,7 +54,7 @@ async def async_chunks(
     response: httpx.Response, call: Call[Any]
 ) -> AsyncIterator[bytes]:
     try:
-        async for chunk in response.aiter_bytes(_CHUNK):
+        async for chunk in response.aiter_bytes(CHUNK_SIZE):
             yield chunk
     except httpx.HTTPError as exc:
         raise connection_error(exc, call) from exc

@@ -20,9 +20,8 @@ Redirects are followed without credentials: a redirected request carries no
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any
 
 try:
     import requests
@@ -36,21 +35,10 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import USER_AGENT, _make_signer
+from nuvera_client._body import CHUNK_SIZE, HashingSpool, seekable
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 
 __all__ = ["NuveraRequestsAuth"]
-
-CHUNK_SIZE = 64 * 1024
-SPOOL_MEMORY_LIMIT = 1024 * 1024  # spool bodies above 1 MiB to disk
-
-
-class _Spool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
-    """A body copied while hashed; closed when the request is dropped."""
-
-    def __del__(self) -> None:
-        # requests never closes a request body: close quietly instead of warning.
-        if not self.closed:
-            self.close()
 
 
 class NuveraRequestsAuth(requests.auth.AuthBase):
@@ -137,13 +125,6 @@ def _user_agent() -> str:
     return f"{USER_AGENT.split(' httpx/')[0]} requests/{requests.__version__}"
 
 
-def _seekable(body: Any) -> bool:
-    try:
-        return bool(body.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def _set_length(request: requests.PreparedRequest, length: int) -> None:
     request.headers.pop("Transfer-Encoding", None)
     request.headers["Content-Length"] = str(length)
@@ -161,7 +142,7 @@ def _hash_body(request: requests.PreparedRequest) -> str:
         if "Content-Length" in request.headers or data:
             _set_length(request, len(data))
         return hashlib.sha256(data).hexdigest()
-    if hasattr(body, "read") and _seekable(body):
+    if hasattr(body, "read") and seekable(body):
         # A file: hash from where it stands, then put it back for sending.
         position = body.tell()
         digest = hashlib.sha256()
@@ -189,20 +170,13 @@ def _hash_body(request: requests.PreparedRequest) -> str:
 
 def _spool(request: requests.PreparedRequest, chunks: Iterable[Any]) -> str:
     """Copy a one-shot body to a temporary file while hashing it; send the copy."""
-    spool: IO[bytes] = _Spool(max_size=SPOOL_MEMORY_LIMIT)
-    digest = hashlib.sha256()
-    length = 0
+    spool = HashingSpool()
     for chunk in chunks:
-        data = _as_bytes(chunk)
-        if not data:
-            continue
-        digest.update(data)
-        spool.write(data)
-        length += len(data)
-    spool.seek(0)
-    request.body = spool  # type: ignore[assignment]
-    _set_length(request, length)
-    return digest.hexdigest()
+        spool.write(_as_bytes(chunk))
+    digest = spool.finish()
+    request.body = spool.file  # type: ignore[assignment]
+    _set_length(request, spool.length)
+    return digest
 
 
 def _as_bytes(chunk: Any) -> bytes:
