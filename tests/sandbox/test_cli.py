@@ -415,3 +415,15 @@ def test_restarting_the_server_loses_nothing(
         capsys, "app", "show", created["application_id"], "--state", state, "--json"
     )
     assert json.loads(out)["api_keys"][0]["request_count"] == 2
+
+
+def test_a_kid_starting_with_a_dash_is_a_positional() -> None:
+    # 1 kid in 64 starts with "-": argparse must not take it for an option.
+    from nuvera_client._cli import build_parser
+
+    kid = "-" + "Ab9_" * 10 + "xyz"
+    args = build_parser().parse_args(
+        ["sandbox", "keys", "remove-signing-key", "app_1", kid, "--state", "s.db"]
+    )
+    assert args.kid == kid
+    assert args.state == "s.db"
