@@ -20,6 +20,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from scripted import API_KEY, BASE, CUSTOMER, DOCUMENT, PAYMENT, TS, Script, Server
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
@@ -45,54 +46,6 @@ from nuvera_client.errors import (
 )
 from nuvera_client.models import Customer, Payment
 
-BASE = "http://127.0.0.1:8787"
-TS = "2026-11-27T21:53:40Z"
-API_KEY = ApiKey.generate("test")
-
-CUSTOMER: dict[str, Any] = {
-    "id": "cus_1",
-    "object": "customer",
-    "type": "individual",
-    "name": "Ada",
-    "email": "ada@example.com",
-    "phone": None,
-    "country": None,
-    "external_id": None,
-    "status": "active",
-    "kyc_status": "not_started",
-    "metadata": {},
-    "created_at": TS,
-    "updated_at": TS,
-}
-PAYMENT: dict[str, Any] = {
-    "id": "pay_1",
-    "object": "payment",
-    "customer_id": "cus_1",
-    "beneficiary_id": "ben_1",
-    "amount": "10.00",
-    "currency": "EUR",
-    "status": "created",
-    "reference": None,
-    "description": None,
-    "failure_reason": None,
-    "metadata": {},
-    "created_at": TS,
-    "updated_at": TS,
-}
-DOCUMENT: dict[str, Any] = {
-    "id": "doc_1",
-    "object": "document",
-    "customer_id": "cus_1",
-    "type": "passport",
-    "filename": "p.pdf",
-    "content_type": "application/pdf",
-    "size": 3,
-    "sha256": "00" * 32,
-    "created_at": TS,
-}
-
-Script = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
 
 def error(status: int, code: str, **details: Any) -> httpx.Response:
     return httpx.Response(
@@ -114,33 +67,6 @@ def ok(body: Any, status: int = 200, **headers: str) -> httpx.Response:
     return httpx.Response(
         status, json=body, headers={"x-request-id": "req_ok", **headers}
     )
-
-
-class Server:
-    """A scripted handler: one entry per request (the last repeats)."""
-
-    def __init__(self, *script: Script) -> None:
-        self.script = list(script)
-        self.requests: list[httpx.Request] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.requests.append(request)
-            item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item(request)
-        return item
-
-    def claims(self, index: int) -> dict[str, Any]:
-        token = self.requests[index].headers["authorization"].split(" ", 1)[1]
-        payload = token.split(".")[1]
-        claims: dict[str, Any] = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
-        return claims
 
 
 @pytest.fixture

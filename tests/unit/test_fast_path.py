@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt_verifier import b64url_decode, verify
+from scripted import API_KEY, BASE, CUSTOMER, PAYMENT, TS, Script, Server
 
 from nuvera_client._api_key import ApiKey
 from nuvera_client._base_client import NuveraDeprecationWarning
@@ -29,42 +29,6 @@ from nuvera_client.errors import (
     NotFoundError,
     ServerError,
 )
-
-BASE = "http://127.0.0.1:8787"
-TS = "2026-11-27T21:53:40Z"
-API_KEY = ApiKey.generate("test")
-CUSTOMER: dict[str, Any] = {
-    "id": "cus_1",
-    "object": "customer",
-    "type": "individual",
-    "name": "Ada",
-    "email": "ada@example.com",
-    "phone": None,
-    "country": None,
-    "external_id": None,
-    "status": "active",
-    "kyc_status": "not_started",
-    "metadata": {},
-    "created_at": TS,
-    "updated_at": TS,
-}
-PAYMENT: dict[str, Any] = {
-    "id": "pay_1",
-    "object": "payment",
-    "customer_id": "cus_1",
-    "beneficiary_id": "ben_1",
-    "amount": "10.00",
-    "currency": "EUR",
-    "status": "created",
-    "reference": None,
-    "description": None,
-    "failure_reason": None,
-    "metadata": {},
-    "created_at": TS,
-    "updated_at": TS,
-}
-
-Script = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
 def ok(body: Any, status: int = 200, **headers: str) -> Callable[..., httpx.Response]:
@@ -87,25 +51,6 @@ def error(status: int, code: str) -> Callable[..., httpx.Response]:
     return lambda _: httpx.Response(
         status, json=body, headers={"x-request-id": "req_abc"}
     )
-
-
-class Server:
-    """A scripted handler: one entry per request (the last repeats)."""
-
-    def __init__(self, *script: Script) -> None:
-        self.script = list(script)
-        self.requests: list[httpx.Request] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.requests.append(request)
-            item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item(request)
-        return item
 
 
 class Pair:
