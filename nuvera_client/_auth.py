@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import platform
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Generator
 
 import httpx
 
@@ -192,6 +192,27 @@ class NuveraAuth(httpx.Auth):
         )
         token = await sign_off_loop(sign, local=credentials.local)
         self._apply(request, credentials, token, agent=agent)
+
+    def start_signing(
+        self, method: str, target: str, digest: str
+    ) -> tuple[Awaitable[str], str]:
+        """Start signing one attempt off the event loop, before its request exists.
+
+        For the client's fast path, which builds the request while (or after)
+        the token is made. Returns the token's awaitable and the API key to send
+        with it, both from one credentials pair (a rotation cannot split them).
+
+        Args:
+            method: the HTTP method.
+            target: the request target exactly as sent (path and query).
+            digest: the SHA-256 hex of the body sent.
+        """
+        credentials = self._credentials
+        sign = functools.partial(
+            credentials.signer.sign, method, target, body_hash=digest
+        )
+        pending = sign_off_loop(sign, local=credentials.local)
+        return pending, credentials.api_key.reveal()
 
     def __repr__(self) -> str:
         return f"NuveraAuth(api_key={self.api_key!r}, kid={self.kid!r})"

@@ -8,7 +8,14 @@ differ. RSA signing of async requests runs off the event loop (``_signing_pool``
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -392,10 +399,13 @@ class AsyncNuveraClient:
             await core.apoll()
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
-        state = RetryState()
-        with ExitStack() as stack:
-            files: list[PreparedFile] = []
-            if call.files:
+        # Made only when needed: under load, thousands of calls wait at once, and
+        # each object they hold is more work for the garbage collector.
+        state: RetryState | None = None
+        stack = ExitStack() if call.files else None
+        try:
+            files: Sequence[PreparedFile] = ()
+            if stack is not None:
                 # Opening and spooling block: keep them off the event loop.
                 files = await anyio.to_thread.run_sync(prepare_files, call.files, stack)
             # Streamed downloads keep send(): the caller reads the body later.
@@ -403,27 +413,19 @@ class AsyncNuveraClient:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 generation = core.generation
                 quick = fast if fast is not None and fast.usable(call) else None
+                sending: Awaitable[httpx.Response]
                 if quick is not None:
-                    request = quick.request(call, key)
+                    sending = quick.send(quick.plan(call, key), core.auth)
                 else:
                     request = core.request(self._http, call, key, files, boundary)
-                response: httpx.Response | None = None
+                    sending = self._send_via_http(request, stream=stream)
                 try:
-                    if quick is not None:
-                        response = await quick.send(request, core.auth)
-                    else:
-                        response = await self._http.send(
-                            request, auth=core.auth, stream=True
-                        )
-                        if not (stream and response.is_success):
-                            try:
-                                await response.aread()
-                            finally:
-                                await response.aclose()
+                    response = await sending
                 except httpx.HTTPError as exc:
                     # Transport errors may be retried; others (a body that fails
                     # to decode, too many redirects) are final. None escapes raw.
                     core.log_failure(call, exc, attempt)
+                    state = state or RetryState()
                     decision = core.decide(call, state, key, generation, error=exc)
                     if decision.action is Action.DONE:
                         raise connection_error(exc, call) from exc
@@ -431,6 +433,7 @@ class AsyncNuveraClient:
                     core.observe(call, response, attempt)
                     if response.is_success:
                         return response
+                    state = state or RetryState()
                     decision = core.decide(
                         call, state, key, generation, response=response
                     )
@@ -442,7 +445,22 @@ class AsyncNuveraClient:
                     await anyio.to_thread.run_sync(core.refresh, generation)
                 elif decision.action is Action.RETRY:
                     await self._sleep(decision.delay)
+        finally:
+            if stack is not None:
+                stack.close()
         raise RuntimeError(f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts")
+
+    async def _send_via_http(
+        self, request: httpx.Request, *, stream: bool
+    ) -> httpx.Response:
+        # A streamed download that succeeds is read later, by the caller.
+        response = await self._http.send(request, auth=self._core.auth, stream=True)
+        if not (stream and response.is_success):
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
 
     async def _request(self, call: Call[T]) -> T:
         return parse_response(call, await self._execute(call, stream=False))

@@ -20,33 +20,54 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
 from nuvera_client._base_client import CALL_HEADERS
+from nuvera_client._signer import EMPTY_BODY_HASH
 
 if TYPE_CHECKING:
     from nuvera_client._auth import NuveraAuth
     from nuvera_client._resource import Call
 
-__all__ = ["FastPath"]
+__all__ = ["FastPath", "Plan"]
 
 _httpx_logger = logging.getLogger("httpx")
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 @functools.lru_cache(maxsize=512)
-def _url(url: str, query: tuple[tuple[str, str], ...]) -> httpx.URL:
+def _target(url: str, query: tuple[tuple[str, str], ...]) -> tuple[httpx.URL, str]:
     # Parsing a URL costs more loop time than anything else in building the
     # request, and a service calls the same few targets again and again (lists,
     # polls, hot records). httpx.URL is immutable (auth replaces, never edits it).
-    if query:
-        return httpx.URL(url, params=httpx.QueryParams(list(query)))
-    return httpx.URL(url)
+    parsed = (
+        httpx.URL(url, params=httpx.QueryParams(list(query)))
+        if query
+        else (httpx.URL(url))
+    )
+    raw = parsed.raw_path
+    if raw.endswith(b"?") and not parsed.query:  # PROTOCOL §2.1, as NuveraAuth does
+        parsed = parsed.copy_with(query=None)
+        raw = parsed.raw_path
+    return parsed, raw.decode("ascii")
+
+
+class Plan(NamedTuple):
+    """One attempt of a plain call, before it is signed: what to sign and send."""
+
+    method: str
+    url: httpx.URL
+    target: str
+    content: bytes | None
+    digest: str
+    idempotency_key: str | None
+    timeout: dict[str, float | None]
 
 
 class FastPath:
@@ -90,49 +111,69 @@ class FastPath:
         """
         return not (call.multipart or self._cookies or self._http.is_closed)
 
-    def request(self, call: Call[Any], idempotency_key: str | None) -> httpx.Request:
-        """Build the attempt's request (unsigned), as ``build_request`` does."""
-        method = call.method
-        target = _url(self._prefix + call.path, tuple(call.query))
+    def plan(self, call: Call[Any], idempotency_key: str | None) -> Plan:
+        """Prepare ``call``'s next attempt: its target, body and body hash."""
+        url, target = _target(self._prefix + call.path, tuple(call.query))
         content: bytes | None = None
+        digest = EMPTY_BODY_HASH
         if call.json is not None:
             content = json.dumps(
                 call.json, separators=(",", ":"), ensure_ascii=False
             ).encode("utf-8")
+            digest = hashlib.sha256(content).hexdigest()
+        timeout = (
+            self._timeout
+            if call.timeout is None
+            else httpx.Timeout(call.timeout).as_dict()
+        )
+        return Plan(call.method, url, target, content, digest, idempotency_key, timeout)
+
+    def request(self, plan: Plan, api_key: str, token: str) -> httpx.Request:
+        """Build the signed request, equal to what ``build_request`` + auth make."""
+        method, content = plan.method, plan.content
         template = (
             self._empty
             if content is None and method in ("POST", "PUT", "PATCH")
             else self._plain
         )
         headers = httpx.Headers(template)  # copies the list, no re-encoding
-        if idempotency_key is not None:
-            headers["idempotency-key"] = idempotency_key
+        # Appended as Headers.__setitem__ appends a new name (the send() path
+        # sets them one by one, in this order), without its per-call lookups.
+        # Every value is ASCII: checked API key, token, idempotency key.
+        added = headers._list
+        if plan.idempotency_key is not None:
+            value = plan.idempotency_key.encode("ascii")
+            added.append((b"idempotency-key", b"idempotency-key", value))
         if content is not None:
-            headers["content-type"] = "application/json"
-            headers["Content-Length"] = str(len(content))
-        timeout = (
-            self._timeout
-            if call.timeout is None
-            else httpx.Timeout(call.timeout).as_dict()
-        )
+            added.append((b"content-type", b"content-type", b"application/json"))
+            length = str(len(content)).encode("ascii")
+            added.append((b"Content-Length", b"content-length", length))
+        added.append((b"x-api-key", b"x-api-key", api_key.encode("ascii")))
+        bearer = b"Bearer " + token.encode("ascii")
+        added.append((b"authorization", b"authorization", bearer))
         # stream= skips Request's header defaults, set above in the same order.
         request = httpx.Request(
             method,
-            target,
+            plan.url,
             headers=headers,
             stream=httpx.ByteStream(content or b""),
-            extensions={"timeout": dict(timeout)},
+            extensions={"timeout": dict(plan.timeout)},
         )
-        request.read()  # as Request(content=...) does: the hash reads .content
+        request.read()  # as Request(content=...) does
         return request
 
-    async def send(self, request: httpx.Request, auth: NuveraAuth) -> httpx.Response:
-        """Sign ``request``, send it and return the read, closed response.
+    async def send(self, plan: Plan, auth: NuveraAuth) -> httpx.Response:
+        """Sign ``plan``, build and send its request; return the read, closed response.
+
+        Signing starts first, in the signing pool; the request is built once
+        the token is back, so a burst of calls queues its tokens at once and
+        holds the event loop (and the GIL) for as little as possible meanwhile.
 
         Raises:
             httpx.HTTPError: as ``AsyncClient.send`` + ``aread`` would raise it.
         """
-        await auth.asign(request, agent=False)  # ours is set
+        pending, api_key = auth.start_signing(plan.method, plan.target, plan.digest)
+        request = self.request(plan, api_key, await pending)
         http = self._http
         transport = http._transport_for_url(request.url)
         start = time.perf_counter()
