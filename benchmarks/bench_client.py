@@ -4,7 +4,8 @@
    ``httpx.Client`` that signs each request by hand (the signing floor).
    Target: ratio <= 1.25.
 2. ``AsyncNuveraClient`` running 2,000 concurrent requests: every ``jti`` distinct,
-   throughput >= 1.7x the single-core signing floor (signing runs in worker threads,
+   throughput >= 1.7x the single-core signing floor (median of three trials, each
+   against a floor measured just before it) (signing runs in worker threads,
    and ``cryptography`` releases the GIL while it signs). The default client (no
    ``http_client=``) is measured: its plain calls skip ``httpx.AsyncClient.send``.
    The same run through a user's ``http_client=`` (``send()``) is shown for scale.
@@ -20,7 +21,9 @@ import asyncio
 import base64
 import contextlib
 import functools
+import gc
 import json
+import statistics
 import sys
 import time
 from typing import Any
@@ -35,6 +38,7 @@ from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._signer import EMPTY_BODY_HASH, RequestSigner
 
 BASE = "http://127.0.0.1:8787"
+TRIALS = 3
 TS = "2026-11-27T21:53:40Z"
 CUSTOMER: dict[str, Any] = {
     "id": "cus_1",
@@ -225,13 +229,27 @@ def run(bits: int, requests: int) -> bool:
         f"sync CPU/request: NuveraClient {ours * 1e6:.0f} us, "
         f"httpx + signing floor {floor * 1e6:.0f} us, ratio {ratio:.3f} (<= 1.25)"
     )
-    single, sign_cpu = signing_floor(args.requests, key)
-    rate, distinct = anyio.run(async_throughput, args.requests, key, api_key)
-    speedup = rate / single
+    # Three trials, each paired with a floor measured just before it, judged on
+    # the median ratio: one trial swings by a few percent with the machine's other
+    # load and with where the garbage collector happens to run. Each side starts
+    # from a collected heap, as the other does.
+    trials: list[tuple[float, float, int]] = []
+    for _ in range(TRIALS):
+        gc.collect()
+        single, sign_cpu = signing_floor(args.requests, key)
+        gc.collect()
+        rate, distinct = anyio.run(async_throughput, args.requests, key, api_key)
+        trials.append((rate / single, rate, distinct))
+        print(
+            f"async {args.requests} concurrent: {rate:.0f} req/s, signing floor "
+            f"{single:.0f} sig/s (1 core), ratio {rate / single:.2f}, "
+            f"distinct jti {distinct}/{args.requests}"
+        )
+    speedup = statistics.median(ratio for ratio, _, _ in trials)
+    distinct = min(count for _, _, count in trials)
     print(
-        f"async {args.requests} concurrent: {rate:.0f} req/s, signing floor "
-        f"{single:.0f} sig/s (1 core), ratio {speedup:.2f} (>= 1.7), "
-        f"distinct jti {distinct}/{args.requests}"
+        f"async throughput / single-core signing floor, median of {TRIALS}: "
+        f"{speedup:.2f} (>= 1.7)"
     )
     # What an idle 2-core machine allows, from CPU time (robust to other load):
     # the loop thread must do its share serially; everything else spreads on 2 cores.
