@@ -58,10 +58,16 @@ CUSTOMER: dict[str, Any] = {
 BODY = json.dumps(CUSTOMER).encode()
 
 
+HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(BODY)).encode()),
+]
+
+
 def handler(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        200, content=BODY, headers={"content-type": "application/json"}
-    )
+    # Made as httpx's own transports make a response: status, raw headers and a
+    # body stream that the client reads (content= would hand it over pre-read).
+    return httpx.Response(200, headers=HEADERS, stream=httpx.ByteStream(BODY))
 
 
 def jti_of(authorization: str) -> str:

@@ -112,6 +112,20 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _enum_converter(tp: type[enum.Enum]) -> Converter:
+    # A dictionary lookup of the known (and already seen) values; calling the
+    # enum class costs several times more. Anything else takes the full call.
+    members = tp._value2member_map_
+
+    def convert(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            return tp(value)
+
+    return convert
+
+
 def _converter(tp: Any) -> tuple[Converter, bool]:
     """Build, once per field, the function that turns its JSON into its type."""
     tp, optional = _strip_optional(tp)
@@ -126,7 +140,7 @@ def _converter(tp: Any) -> tuple[Converter, bool]:
     elif isinstance(tp, type) and issubclass(tp, NuveraModel):
         convert = tp.from_dict
     elif isinstance(tp, type) and issubclass(tp, enum.Enum):
-        convert = tp
+        convert = _enum_converter(tp)
     elif origin in (list, tuple):
         item, _ = _converter(typing.get_args(tp)[0])
 
@@ -178,6 +192,7 @@ class NuveraModel:
     """Fields of the JSON object this SDK version does not know."""
 
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, Converter, bool], ...]]] = {}
+    _plain_cache: ClassVar[dict[type, bool]] = {}
 
     @classmethod
     def _fields(cls) -> tuple[tuple[str, Converter, bool], ...]:
@@ -191,6 +206,15 @@ class NuveraModel:
             )
             NuveraModel._fields_cache[cls] = fields
         return fields
+
+    @classmethod
+    def _plain_init(cls) -> bool:
+        # Whether __init__ only stores the fields (no __post_init__, no slots).
+        plain = NuveraModel._plain_cache.get(cls)
+        if plain is None:
+            plain = not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
+            NuveraModel._plain_cache[cls] = plain
+        return plain
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
@@ -215,8 +239,14 @@ class NuveraModel:
                 kwargs[name] = convert(value)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"{cls.__name__}.{name}: {exc}") from None
-        extra = {k: v for k, v in data.items() if k not in kwargs}
-        return cls(**kwargs, extra=extra)
+        kwargs["extra"] = {k: v for k, v in data.items() if k not in kwargs}
+        if cls._plain_init():
+            # The fields are converted and checked above; a frozen dataclass's
+            # __init__ would only set them again, one object.__setattr__ each.
+            model = object.__new__(cls)
+            model.__dict__.update(kwargs)
+            return model
+        return cls(**kwargs)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the JSON object this model came from (unknown fields included)."""
