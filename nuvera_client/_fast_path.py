@@ -200,8 +200,35 @@ class FastPath:
             if "set-cookie" in response.headers:
                 http.cookies.extract_cookies(response)
                 self._cookies = True
-            await response.aread()
+            await _read(response, request)
         finally:
             await response.aclose()
             response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)
         return response
+
+
+async def _read(response: httpx.Response, request: httpx.Request) -> None:
+    """Read the body as ``response.aread()`` does, leaving the same state.
+
+    With nothing to decode (no ``Content-Encoding``), the stream is joined
+    directly, past aread's byte chunker, identity decoder and context managers;
+    anything else takes ``aread()`` itself.
+    """
+    stream = response.stream
+    if (
+        hasattr(response, "_content")
+        or response.is_stream_consumed
+        or not isinstance(stream, httpx.AsyncByteStream)
+        or "content-encoding" in response.headers
+    ):
+        await response.aread()
+        return
+    response.is_stream_consumed = True
+    try:
+        chunks = [chunk async for chunk in stream]
+    except httpx.RequestError as exc:
+        exc.request = request  # what httpx's request_context() does
+        raise
+    content = b"".join(chunks)
+    response._num_bytes_downloaded = len(content)
+    response._content = content

@@ -340,6 +340,75 @@ async def test_response_is_read_closed_and_bound(
     assert json.loads(response.content) == CUSTOMER
 
 
+class _Chunks(httpx.AsyncByteStream):
+    """A response body in chunks, as a network transport streams it."""
+
+    def __init__(self, *chunks: bytes, fail: bool = False) -> None:
+        self.chunks, self.fail, self.closed = chunks, fail, False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        if self.fail:
+            raise httpx.RemoteProtocolError("peer closed the connection")
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_streamed_body_read_like_aread(make_pair: Callable[..., Pair]) -> None:
+    body = json.dumps(CUSTOMER).encode()
+    streams: list[_Chunks] = []
+
+    def streamed(_: httpx.Request) -> httpx.Response:
+        streams.append(_Chunks(body[:7], b"", body[7:]))
+        headers = {"content-type": "application/json"}
+        return httpx.Response(200, headers=headers, stream=streams[-1])
+
+    pair = make_pair(streamed)
+    got: list[httpx.Response] = []
+    for client in (pair.fast, pair.slow):
+        hooked = client._fast
+        if hooked is not None:  # the fast client: keep the response it returns
+            send = hooked.send
+
+            async def keep(plan: Any, auth: Any) -> httpx.Response:
+                response = await send(plan, auth)
+                got.append(response)
+                return response
+
+            hooked.send = keep  # type: ignore[method-assign]
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert fast == slow
+    assert pair.sends == 0
+    (response,) = got
+    assert response.content == body
+    assert response.num_bytes_downloaded == len(body)
+    assert response.is_stream_consumed
+    assert response.is_closed
+    assert all(stream.closed for stream in streams)
+
+
+@pytest.mark.anyio
+async def test_body_cut_off_mid_stream_is_retried_like_send(
+    make_pair: Callable[..., Pair],
+) -> None:
+    def cut(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Chunks(b'{"id":', fail=True))
+
+    pair = make_pair(cut, cut, cut)
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert isinstance(fast, APIConnectionError)
+    assert isinstance(slow, APIConnectionError)
+    assert str(fast) == str(slow)
+    assert len(pair.fast_server.requests) == len(pair.slow_server.requests) == 3
+    for err, server in ((fast, pair.fast_server), (slow, pair.slow_server)):
+        cause = err.__cause__
+        assert isinstance(cause, httpx.RemoteProtocolError)
+        assert cause.request is server.requests[-1]
+
+
 @pytest.mark.anyio
 async def test_gzip_body_decoded(make_pair: Callable[..., Pair]) -> None:
     def gzipped(_: httpx.Request) -> httpx.Response:
