@@ -6,6 +6,7 @@ import enum
 import functools
 import mimetypes
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,10 @@ FileInput: TypeAlias = (
 """A file to upload: a path, the bytes, or a binary file object (seekable or not)."""
 
 TimeoutTypes: TypeAlias = float | httpx.Timeout | None
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+"""RFC 3986 unreserved characters: what ``quote(value, safe="")`` leaves as is."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -104,7 +109,9 @@ class Call(Generic[T]):
         for name, value in self.path_params.items():
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-            path = path.replace("{" + name + "}", quote(value, safe=""))
+            if not _UNRESERVED.fullmatch(value):  # ids usually are: skip quote()
+                value = quote(value, safe="")
+            path = path.replace("{" + name + "}", value)
         return path
 
     @property
