@@ -4,9 +4,9 @@
    ``httpx.Client`` that signs each request by hand (the signing floor).
    Target: ratio <= 1.25.
 2. ``AsyncNuveraClient`` running 2,000 concurrent requests: every ``jti`` distinct,
-   throughput >= 1.7x the single-core signing floor (median of three trials, each
-   against a floor measured just before it) (signing runs in worker threads,
-   and ``cryptography`` releases the GIL while it signs). The default client (no
+   throughput >= 1.7x the single-core signing floor, judged on the median of three
+   trials, each against a floor measured just before it. Signing runs in worker
+   threads, and ``cryptography`` releases the GIL while it signs. The default client (no
    ``http_client=``) is measured: its plain calls skip ``httpx.AsyncClient.send``.
    The same run through a user's ``http_client=`` (``send()``) is shown for scale.
 

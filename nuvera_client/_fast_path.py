@@ -46,11 +46,10 @@ def _target(url: str, query: tuple[tuple[str, str], ...]) -> tuple[httpx.URL, st
     # Parsing a URL costs more loop time than anything else in building the
     # request, and a service calls the same few targets again and again (lists,
     # polls, hot records). httpx.URL is immutable (auth replaces, never edits it).
-    parsed = (
-        httpx.URL(url, params=httpx.QueryParams(list(query)))
-        if query
-        else (httpx.URL(url))
-    )
+    if query:
+        parsed = httpx.URL(url, params=httpx.QueryParams(list(query)))
+    else:
+        parsed = httpx.URL(url)
     raw = parsed.raw_path
     if raw.endswith(b"?") and not parsed.query:  # PROTOCOL §2.1, as NuveraAuth does
         parsed = parsed.copy_with(query=None)

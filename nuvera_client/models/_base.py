@@ -212,7 +212,9 @@ class NuveraModel:
         # Whether __init__ only stores the fields (no __post_init__, no slots).
         plain = NuveraModel._plain_cache.get(cls)
         if plain is None:
-            plain = not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
+            plain = not hasattr(cls, "__post_init__") and not any(
+                vars(klass).get("__slots__") for klass in cls.__mro__
+            )
             NuveraModel._plain_cache[cls] = plain
         return plain
 

@@ -154,6 +154,41 @@ def test_round_trip(cls: type[Any]) -> None:
 
 
 @pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda c: c.__name__)
+def test_from_dict_equals_the_constructor(cls: type[Any]) -> None:
+    # from_dict fills plain models without calling __init__: the result must be
+    # the instance the dataclass constructor makes from the same fields.
+    model = cls.from_dict(dict(SAMPLES[cls], unknown_field=[1]))
+    fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    built = cls(**fields)
+    assert model == built
+    assert vars(model) == vars(built)
+
+
+def test_from_dict_runs_post_init_when_a_model_has_one() -> None:
+    seen: list[str] = []
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked(models.NuveraModel):
+        id: str
+
+        def __post_init__(self) -> None:
+            seen.append(self.id)
+            if not self.id.startswith("chk_"):
+                raise ValueError("not a chk_ id")
+
+    assert Checked.from_dict({"id": "chk_1", "x": 1}).extra == {"x": 1}
+    assert seen == ["chk_1"]
+    with pytest.raises(ValueError, match="chk_"):
+        Checked.from_dict({"id": "other"})
+
+
+def test_enum_fields_reject_unusable_values() -> None:
+    for bad in ([1], {"a": 1}, 3, True):
+        with pytest.raises(ValueError, match=r"Customer\.status"):
+            Customer.from_dict(dict(SAMPLES[Customer], status=bad))
+
+
+@pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda c: c.__name__)
 def test_frozen(cls: type[Any]) -> None:
     model = cls.from_dict(SAMPLES[cls])
     first = dataclasses.fields(model)[0].name
