@@ -77,18 +77,22 @@ class Sandbox:
                 seed = routes.seed
         self._real_clock = clock
         self.clock_offset = clock_offset
+        rate = parse_rate(rate_limit)  # refused before the store is opened
         self.store = Store(
             state, domain_schema=domain_schema, seed=seed, platform_seed=seed_platform
         )
-        self.platform = Platform(self.store, lambda: int(self.now()))
-        rate = parse_rate(rate_limit)
-        self.app = SandboxApp(
-            self.store,
-            endpoints,
-            clock=self.now,
-            max_body_bytes=max_body_bytes,
-            rate_limiter=None if rate is None else RateLimiter(rate, clock),
-        )
+        try:
+            self.platform = Platform(self.store, lambda: int(self.now()))
+            self.app = SandboxApp(
+                self.store,
+                endpoints,
+                clock=self.now,
+                max_body_bytes=max_body_bytes,
+                rate_limiter=None if rate is None else RateLimiter(rate, clock),
+            )
+        except BaseException:
+            self.store.close()
+            raise
 
     @property
     def clock_offset(self) -> float:

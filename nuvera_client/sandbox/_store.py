@@ -122,18 +122,23 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         self._closed = False
-        with self._lock:
-            self._conn.execute("PRAGMA busy_timeout = 10000")
-            if self.path is not None:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.executescript(PLATFORM_SCHEMA)
-            if domain_schema:
-                self._conn.executescript(domain_schema)
-        for seeder in (platform_seed, seed):
-            if seeder is not None:
-                with self.transaction() as db:
-                    seeder(db)
+        try:
+            with self._lock:
+                self._conn.execute("PRAGMA busy_timeout = 10000")
+                if self.path is not None:
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                    self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.executescript(PLATFORM_SCHEMA)
+                if domain_schema:
+                    self._conn.executescript(domain_schema)
+            for seeder in (platform_seed, seed):
+                if seeder is not None:
+                    with self.transaction() as db:
+                        seeder(db)
+        except BaseException:
+            # Not a database, or a schema that cannot apply: nothing may leak.
+            self._conn.close()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
