@@ -12,8 +12,20 @@ event hooks, cookies, auth-free mounts and base settings keep working; so do
 multipart uploads and streamed downloads. ``tests/unit/test_fast_path.py`` checks
 that both paths put the same request on the wire and raise the same errors.
 
-httpx is pinned ``<1``: two private methods of ``AsyncClient`` are used here
-(``_transport_for_url`` and ``_build_redirect_request``), as its ``send()`` does.
+Each attempt starts signing first and builds its request once the token is back.
+A burst of calls therefore queues all its tokens at once, and a waiting call holds
+no request object meanwhile.
+
+httpx is pinned ``<1``, because a few private parts are used here:
+
+- two methods of ``AsyncClient``, ``_transport_for_url`` and
+  ``_build_redirect_request``, used as its ``send()`` uses them;
+- ``Headers._list``, which gets the signed headers appended as ``__setitem__``
+  would append them;
+- ``Response._content`` and ``_num_bytes_downloaded``, set as ``aread()`` sets
+  them.
+
+``tests/unit/test_fast_path.py`` compares the results with ``send()``'s.
 """
 
 from __future__ import annotations
