@@ -36,15 +36,23 @@ class _Credentials:
         self.local = signer.local
 
 
-def _target(request: httpx.Request) -> str:
-    """Return the request target to sign (path and query, as on the request line)."""
-    url = request.url
+def signing_target(url: httpx.URL) -> tuple[httpx.URL, str]:
+    """Return the URL to send and the request target to sign (path and query).
+
+    PROTOCOL §2.1: a bare trailing "?" is never sent (ASGI servers cannot see
+    it), so it is dropped from both.
+    """
     raw = url.raw_path
-    # PROTOCOL §2.1: a bare trailing "?" is never sent (ASGI servers cannot see it).
     if raw.endswith(b"?") and not url.query:
-        request.url = url = url.copy_with(query=None)
+        url = url.copy_with(query=None)
         raw = url.raw_path
-    return raw.decode("ascii")
+    return url, raw.decode("ascii")
+
+
+def _target(request: httpx.Request) -> str:
+    """Return the request target to sign, dropping a bare "?" from the request."""
+    request.url, target = signing_target(request.url)
+    return target
 
 
 class NuveraAuth(httpx.Auth):
@@ -140,17 +148,11 @@ class NuveraAuth(httpx.Auth):
             new_signer.clock_offset = current.signer.clock_offset
         self._credentials = _Credentials(new_key, new_signer)
 
-    def _apply(
-        self,
-        request: httpx.Request,
-        credentials: _Credentials,
-        token: str,
-        *,
-        agent: bool = True,
-    ) -> None:
-        request.headers["x-api-key"] = credentials.api_key.reveal()
+    @staticmethod
+    def _apply(request: httpx.Request, api_key: str, token: str) -> None:
+        request.headers["x-api-key"] = api_key
         request.headers["authorization"] = f"Bearer {token}"
-        if agent and request.headers.get("user-agent", "").startswith("python-httpx/"):
+        if request.headers.get("user-agent", "").startswith("python-httpx/"):
             request.headers["user-agent"] = USER_AGENT
 
     def sync_auth_flow(
@@ -161,7 +163,7 @@ class NuveraAuth(httpx.Auth):
         digest = body_hash(request)
         credentials = self._credentials
         token = credentials.signer.sign(request.method, target, body_hash=digest)
-        self._apply(request, credentials, token)
+        self._apply(request, credentials.api_key.reveal(), token)
         yield request
 
     async def async_auth_flow(
@@ -173,34 +175,21 @@ class NuveraAuth(httpx.Auth):
         wake the loop once per batch of tokens; on trio, and for keys that sign
         remotely (KMS), in anyio's worker threads. Every attempt gets a new ``jti``.
         """
-        await self.asign(request)
-        yield request
-
-    async def asign(self, request: httpx.Request, *, agent: bool = True) -> None:
-        """Sign ``request`` in place, as :meth:`async_auth_flow` does.
-
-        For callers that send without ``AsyncClient.send`` (the client's fast
-        path); ``agent=False`` skips the check for httpx's default User-Agent.
-        """
         target = _target(request)
         digest = await abody_hash(request)
-        credentials = self._credentials
-        # cryptography releases the GIL while signing: off the loop, it runs in
-        # parallel with other requests.
-        sign = functools.partial(
-            credentials.signer.sign, request.method, target, body_hash=digest
-        )
-        token = await sign_off_loop(sign, local=credentials.local)
-        self._apply(request, credentials, token, agent=agent)
+        pending, api_key = self.start_signing(request.method, target, digest)
+        self._apply(request, api_key, await pending)
+        yield request
 
     def start_signing(
         self, method: str, target: str, digest: str
     ) -> tuple[Awaitable[str], str]:
-        """Start signing one attempt off the event loop, before its request exists.
+        """Start signing one attempt off the event loop; await the token later.
 
-        For the client's fast path, which builds the request while (or after)
-        the token is made. Returns the token's awaitable and the API key to send
-        with it, both from one credentials pair (a rotation cannot split them).
+        ``async_auth_flow`` uses it, and so does the client's fast path, which
+        builds its request once the token is back. Returns the token's
+        awaitable and the API key to send with it, both from one credentials
+        pair (a rotation cannot split them).
 
         Args:
             method: the HTTP method.
@@ -208,6 +197,8 @@ class NuveraAuth(httpx.Auth):
             digest: the SHA-256 hex of the body sent.
         """
         credentials = self._credentials
+        # cryptography releases the GIL while signing: off the loop, it runs in
+        # parallel with other requests.
         sign = functools.partial(
             credentials.signer.sign, method, target, body_hash=digest
         )

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
+from nuvera_client._auth import signing_target
 from nuvera_client._base_client import CALL_HEADERS
 from nuvera_client._signer import EMPTY_BODY_HASH
 
@@ -59,14 +60,8 @@ def _target(url: str, query: tuple[tuple[str, str], ...]) -> tuple[httpx.URL, st
     # request, and a service calls the same few targets again and again (lists,
     # polls, hot records). httpx.URL is immutable (auth replaces, never edits it).
     if query:
-        parsed = httpx.URL(url, params=httpx.QueryParams(list(query)))
-    else:
-        parsed = httpx.URL(url)
-    raw = parsed.raw_path
-    if raw.endswith(b"?") and not parsed.query:  # PROTOCOL §2.1, as NuveraAuth does
-        parsed = parsed.copy_with(query=None)
-        raw = parsed.raw_path
-    return parsed, raw.decode("ascii")
+        return signing_target(httpx.URL(url, params=httpx.QueryParams(list(query))))
+    return signing_target(httpx.URL(url))
 
 
 class Plan(NamedTuple):
