@@ -256,7 +256,9 @@ def _record_jti(
     exp = claims.get("exp")
     # Kept until exp + leeway; bounded, so a far-future exp cannot pin an entry.
     if isinstance(exp, int) and not isinstance(exp, bool):
-        keep_until = min(exp, now + 3600) + LEEWAY
+        # Any time already past is dropped by the next request's clean-up alike;
+        # clamped, so a far-past exp still fits SQLite's 64-bit INTEGER.
+        keep_until = max(min(exp, now + 3600) + LEEWAY, now - 1)
     else:
         keep_until = now + MAX_LIFETIME + 2 * LEEWAY
     row = db.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sandbox_mint import b64, canonical, claims, mint
 from sandbox_support import Caller
@@ -53,6 +53,9 @@ def _check(response: Any) -> None:
 
 @SETTINGS
 @given(overrides=st.dictionaries(st.sampled_from(CLAIM_NAMES), json_values, max_size=4))
+# Beyond SQLite's 64-bit INTEGER once the leeway is added (was a 500).
+@example(overrides={"exp": -(2**63) - 11})
+@example(overrides={"exp": 2**63 + 11})
 def test_signed_tokens_with_odd_claims(
     caller: Caller, overrides: dict[str, Any]
 ) -> None:
