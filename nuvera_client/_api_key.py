@@ -8,7 +8,7 @@ import secrets
 import zlib
 from typing import Literal
 
-from nuvera_client.errors import InvalidApiKeyError
+from nuvera_client.errors import InvalidApiKeyError, InvalidArgumentError
 
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_SET = frozenset(BASE62_ALPHABET)
@@ -112,7 +112,7 @@ class ApiKey:
     def generate(cls, env: Environment = "test") -> ApiKey:
         """Create a new random key (the server's job; useful for tests and fixtures)."""
         if env not in ("live", "test"):
-            raise ValueError("env must be 'live' or 'test'")
+            raise InvalidArgumentError("env must be 'live' or 'test'")
         body = f"nvk_{env}_" + "".join(
             secrets.choice(BASE62_ALPHABET) for _ in range(_RANDOM_LENGTH)
         )

@@ -1,11 +1,11 @@
-"""Owns the credential vocabulary: errors, Credentials, provider protocol and base."""
+"""Owns the credential vocabulary: Credentials, provider protocol and base."""
 
 from __future__ import annotations
 
 import abc
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -16,10 +16,11 @@ from nuvera_client._api_key import ApiKey
 from nuvera_client._credential_cache import KEY_CACHE, SingleFlight
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 from nuvera_client.errors import (
-    ConfigurationError,
+    CredentialsNotConfiguredError,
+    CredentialSourceError,
+    InsecureCredentialsFileError,
     InvalidApiKeyError,
     InvalidPrivateKeyError,
-    NuveraError,
 )
 
 __all__ = [
@@ -31,34 +32,6 @@ __all__ = [
     "InsecureCredentialsFileError",
     "checked",
 ]
-
-
-class CredentialsNotConfiguredError(ConfigurationError):
-    """A provider has nothing configured (its variables, files or arguments are unset).
-
-    :class:`ChainCredentials` skips a provider that raises this and tries the next;
-    any other error stops the chain, since a half-configured source is a mistake
-    worth seeing.
-
-    Attributes:
-        reasons: one line per provider tried, when raised by a chain.
-    """
-
-    def __init__(self, message: str, *, reasons: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.reasons = list(reasons)
-
-
-class CredentialSourceError(NuveraError):
-    """The credential source failed or holds something unusable.
-
-    Unreadable file, AWS error, a secret that is not JSON or lacks a field. The
-    message names the source and the field, never a value.
-    """
-
-
-class InsecureCredentialsFileError(ConfigurationError):
-    """A credentials file is accessible by group or others (``chmod 600`` it)."""
 
 
 @dataclass(frozen=True)

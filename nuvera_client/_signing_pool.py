@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 
 import anyio.to_thread
 
+from nuvera_client.errors import ConfigurationError
+
 __all__ = ["DEFAULT_WORKERS", "SigningPool", "sign_off_loop"]
 
 _Sign = Callable[[], str]
@@ -61,7 +63,7 @@ class SigningPool:
 
     def __init__(self, workers: int = DEFAULT_WORKERS, *, batch: int = 8) -> None:
         if workers < 1 or batch < 1:
-            raise ValueError("workers and batch must be at least 1")
+            raise ConfigurationError("workers and batch must be at least 1")
         self.workers = workers
         self.batch = batch
         self._lock = threading.Lock()
