@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from nuvera_client._api_key import ApiKey
+from nuvera_client._secret_holder import FrozenSecretHolder
 from nuvera_client.errors import (
     ConfigurationError,
     EnvironmentMismatchError,
@@ -114,10 +115,11 @@ def check_base_url(base_url: str | httpx.URL, key_env: str | None) -> httpx.URL:
 
 
 @dataclass(frozen=True)
-class ClientConfig:
+class ClientConfig(FrozenSecretHolder):
     """Resolved client settings: explicit arguments first, then ``NUVERA_*`` vars.
 
-    ``private_key`` is PEM text / key material and never appears in ``repr``.
+    ``private_key`` is PEM text / key material and ``passphrase`` a secret: neither
+    appears in ``repr`` or a pretty printer, and pickling is refused.
     """
 
     api_key: ApiKey | None

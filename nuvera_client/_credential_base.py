@@ -14,6 +14,7 @@ import anyio.to_thread
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._credential_cache import KEY_CACHE, SingleFlight
+from nuvera_client._secret_holder import FrozenSecretHolder, SecretHolder
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 from nuvera_client.errors import (
     CredentialsNotConfiguredError,
@@ -35,8 +36,11 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """An API key and the private key that signs for it; never printed.
+class Credentials(FrozenSecretHolder):
+    """An API key and the private key that signs for it; never printed nor pickled.
+
+    ``repr`` and pretty printers show the redacted API key only; ``pickle`` raises
+    ``TypeError``; ``copy.copy`` returns the same (immutable) object.
 
     Args:
         api_key: the API key text (or a parsed :class:`~nuvera_client.ApiKey`).
@@ -114,7 +118,7 @@ def checked(
     return Credentials(parsed, private_key, passphrase)
 
 
-class CachingCredentialProvider(abc.ABC):
+class CachingCredentialProvider(SecretHolder, abc.ABC):
     """Base of the shipped providers: cache, scheduled refresh, single flight.
 
     Subclasses implement :meth:`fetch`. ``get()`` fetches on first use and again

@@ -22,6 +22,7 @@ from nuvera_client._credential_providers import (
     _EnvironmentFileCredentials,
     _ExplicitCredentials,
 )
+from nuvera_client._secret_holder import SecretHolder
 from nuvera_client._signer import SigningKey
 from nuvera_client.errors import (
     ConfigurationError,
@@ -38,7 +39,7 @@ def _as_provider(
     return CallableCredentials(source)
 
 
-class ChainCredentials:
+class ChainCredentials(SecretHolder):
     """Try providers in order; the first that is configured is used from then on.
 
     A provider raising :class:`CredentialsNotConfiguredError` is skipped; any other

@@ -22,6 +22,7 @@ from nuvera_client._config import (
     base_url_for,
     check_base_url,
 )
+from nuvera_client._secret_holder import SecretHolder
 from nuvera_client._signer import RequestSigner
 from nuvera_client.errors import ConfigurationError
 
@@ -66,7 +67,7 @@ def add_credential_options(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass
-class Settings:
+class Settings(SecretHolder):
     """Resolved, not yet validated, settings with where each one came from."""
 
     profile_name: str
