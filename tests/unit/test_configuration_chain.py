@@ -218,3 +218,16 @@ def test_only_the_environment_module_reads_nuvera_variables() -> None:
         if lookup.search(line) and not write.search(line)
     ]
     assert offenders == []
+
+
+def test_encrypted_key_through_the_chain_builds_a_client(
+    rsa_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated: dict[str, str],
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", isolated["XDG_CONFIG_HOME"])
+    monkeypatch.setenv("NUVERA_API_KEY", API_KEY)
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY", keys.private_key_pem(rsa_key, "pw"))
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY_PASSPHRASE", "pw")
+    with NuveraClient() as client:
+        assert client.auth.signer.kid == keys.kid_of(rsa_key)
