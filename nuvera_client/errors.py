@@ -16,6 +16,8 @@ Every exception derives from :class:`NuveraError`::
     ├── InvalidArgumentError         a call argument with a refused value (ValueError)
     ├── CredentialSourceError        a credential source failed or holds junk
     ├── LimitExceededError           a bound the SDK keeps (attempts, pages)
+    ├── SandboxError                 the local sandbox refused a platform operation
+    │   └── SandboxBusyError         its store stayed locked too long
     ├── PermissionNotGrantedError    local check against ``permissions=``
     ├── APIConnectionError           no HTTP response at all
     │   └── APITimeoutError
@@ -72,6 +74,8 @@ __all__ = [
     "PermissionDeniedError",
     "PermissionNotGrantedError",
     "RateLimitError",
+    "SandboxBusyError",
+    "SandboxError",
     "ServerError",
     "SignatureMismatchError",
     "ValidationError",
@@ -441,6 +445,30 @@ def error_from_response(
         details=details if isinstance(details, dict) else {},
         headers=lowered,
     )
+
+
+class SandboxError(NuveraError):
+    """A platform operation of the local sandbox was refused; ``code`` says why.
+
+    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
+    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
+    ``limit_reached`` (a third active key), ``conflict``, ``busy``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SandboxBusyError(SandboxError, RuntimeError):
+    """The sandbox's store lock could not be taken in time (``code`` ``busy``).
+
+    Also a ``RuntimeError``, as it was before.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("busy", message)
 
 
 class NuveraDeprecationWarning(UserWarning):
