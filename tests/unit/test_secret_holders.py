@@ -149,3 +149,7 @@ def test_signer_and_auth_do_not_pickle_either(secrets_: tuple[str, str]) -> None
         with pytest.raises(TypeError):
             pickle.dumps(holder)
         _assert_hidden(repr(holder), api_key, pem)
+    key = ApiKey.parse(api_key)
+    _assert_hidden(_shown(key), api_key, pem)
+    assert copy.copy(key) is key
+    assert copy.deepcopy(key) is key
