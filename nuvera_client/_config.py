@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -176,7 +177,16 @@ class ClientConfig(FrozenSecretHolder):
         found = read_environment(env)
         profile_url: str | None = None
         if api_key is None and private_key is None:
-            chain = default_chain(passphrase=passphrase, env=env)
+            chain_env = env
+            if passphrase is not None:
+                # passphrase= given in code beats NUVERA_PRIVATE_KEY_PASSPHRASE, as an
+                # argument beats its variable everywhere else.
+                chain_env = {
+                    name: value
+                    for name, value in (os.environ if env is None else env).items()
+                    if name != ENV_PRIVATE_KEY_PASSPHRASE
+                }
+            chain = default_chain(passphrase=passphrase, env=chain_env)
             try:
                 creds = chain.get()
             except CredentialsNotConfiguredError as exc:

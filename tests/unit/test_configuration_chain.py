@@ -231,3 +231,20 @@ def test_encrypted_key_through_the_chain_builds_a_client(
     monkeypatch.setenv("NUVERA_PRIVATE_KEY_PASSPHRASE", "pw")
     with NuveraClient() as client:
         assert client.auth.signer.kid == keys.kid_of(rsa_key)
+    monkeypatch.setenv("NUVERA_PRIVATE_KEY_PASSPHRASE", "wrong")
+    with NuveraClient(passphrase="pw") as client:  # the argument wins
+        assert client.auth.signer.kid == keys.kid_of(rsa_key)
+
+
+def test_passphrase_argument_beats_its_variable(
+    rsa_key: rsa.RSAPrivateKey, isolated: dict[str, str]
+) -> None:
+    env = {
+        **isolated,
+        "NUVERA_API_KEY": API_KEY,
+        "NUVERA_PRIVATE_KEY": keys.private_key_pem(rsa_key, "right"),
+        "NUVERA_PRIVATE_KEY_PASSPHRASE": "wrong",
+    }
+    config = ClientConfig.resolve(passphrase="right", env=env)
+    assert keys.kid_of(config.private_key) == keys.kid_of(rsa_key)  # type: ignore[arg-type]
+    assert config.passphrase == "right"
