@@ -201,6 +201,7 @@ async def minimal_throughput(n: int, key: Any, api_key: ApiKey) -> float:
         bearer = (b"authorization", b"Bearer " + token.encode())
         request = httpx.Request("GET", url, headers=[*fixed, bearer])
         response = await transport.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
         body = b"".join([chunk async for chunk in response.stream])
         return Customer.from_dict(json.loads(body))
 

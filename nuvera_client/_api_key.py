@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import secrets
 import zlib
-from typing import Literal
+from typing import Literal, NoReturn
 
-from nuvera_client.errors import InvalidApiKeyError
+from nuvera_client._secret_holder import FrozenSecretHolder
+from nuvera_client.errors import InvalidApiKeyError, InvalidArgumentError
 
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE62_SET = frozenset(BASE62_ALPHABET)
@@ -34,7 +35,7 @@ def checksum(body: str) -> str:
     return base62(zlib.crc32(body.encode("ascii")), _CHECK_LENGTH)
 
 
-class ApiKey:
+class ApiKey(FrozenSecretHolder):
     """A Nuvera API key, validated; shows only its prefix and last four characters.
 
     Use :meth:`parse` to build one. ``str()`` and ``repr()`` never reveal the key;
@@ -112,7 +113,7 @@ class ApiKey:
     def generate(cls, env: Environment = "test") -> ApiKey:
         """Create a new random key (the server's job; useful for tests and fixtures)."""
         if env not in ("live", "test"):
-            raise ValueError("env must be 'live' or 'test'")
+            raise InvalidArgumentError("env must be 'live' or 'test'")
         body = f"nvk_{env}_" + "".join(
             secrets.choice(BASE62_ALPHABET) for _ in range(_RANDOM_LENGTH)
         )
@@ -156,5 +157,5 @@ class ApiKey:
     def __hash__(self) -> int:
         return hash(self.sha256)
 
-    def __reduce__(self) -> tuple[object, ...]:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("ApiKey is not picklable: pass the key text explicitly")

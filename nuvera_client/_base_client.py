@@ -18,6 +18,7 @@ from nuvera_client.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    NuveraDeprecationWarning,
     error_from_response,
 )
 
@@ -43,15 +44,6 @@ CALL_HEADERS = {"user-agent": USER_AGENT, "accept": "application/json"}
 
 PreparedFile = tuple[str, tuple[str, IO[bytes] | bytes, str]]
 """A multipart file part ready for httpx: ``(field, (filename, file, type))``."""
-
-
-class NuveraDeprecationWarning(UserWarning):
-    """An endpoint answered with ``Deprecation`` or ``Sunset``: it will be retired.
-
-    A ``UserWarning`` (not a ``DeprecationWarning``, which Python hides outside
-    ``__main__``), so that a running service shows it by default: the endpoint's
-    retirement breaks the deployed program, not just the code calling it.
-    """
 
 
 def new_idempotency_key() -> str:

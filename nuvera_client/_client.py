@@ -54,7 +54,7 @@ from nuvera_client._resource import Call
 from nuvera_client._retry import DEFAULT_MAX_RETRIES, Action, RetryState
 from nuvera_client._signer import DEFAULT_TTL, SigningKey
 from nuvera_client._uploads import async_chunks, prepare_files, sync_chunks
-from nuvera_client.errors import ConfigurationError
+from nuvera_client.errors import ConfigurationError, LimitExceededError
 from nuvera_client.resources.beneficiaries import AsyncBeneficiaries, Beneficiaries
 from nuvera_client.resources.crypto import AsyncCrypto, Crypto
 from nuvera_client.resources.customers import AsyncCustomers, Customers
@@ -232,7 +232,9 @@ class NuveraClient:
                     core.refresh(generation)
                 elif decision.action is Action.RETRY:
                     self._sleep(decision.delay)
-        raise RuntimeError(f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts")
+        raise LimitExceededError(
+            f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts"
+        )
 
     def _request(self, call: Call[T]) -> T:
         return parse_response(call, self._execute(call, stream=False))
@@ -448,7 +450,9 @@ class AsyncNuveraClient:
         finally:
             if stack is not None:
                 stack.close()
-        raise RuntimeError(f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts")
+        raise LimitExceededError(
+            f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts"
+        )
 
     async def _send_via_http(
         self, request: httpx.Request, *, stream: bool

@@ -36,7 +36,11 @@ from nuvera_client._resource import Call
 from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
 from nuvera_client._signer import RequestSigner, SigningKey
 from nuvera_client.credentials import CredentialProvider, Credentials
-from nuvera_client.errors import ConfigurationError, PermissionNotGrantedError
+from nuvera_client.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    PermissionNotGrantedError,
+)
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -176,12 +180,14 @@ class ClientCore:
     def idempotency_key(call: Call[Any]) -> str | None:
         if call.method != "POST":
             if call.idempotency_key is not None:
-                raise ValueError("idempotency_key= applies to POST calls only")
+                raise InvalidArgumentError(
+                    "idempotency_key= applies to POST calls only"
+                )
             return None
         if call.idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(
             call.idempotency_key
         ):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "idempotency_key must be 1-255 printable ASCII characters without "
                 "spaces (0x21-0x7E)"
             )

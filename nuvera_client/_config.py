@@ -6,13 +6,26 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
 from nuvera_client._api_key import ApiKey
+from nuvera_client._credential_cache import KEY_CACHE
+from nuvera_client._credential_chain import default_chain
+from nuvera_client._credential_providers import ProfileCredentials
+from nuvera_client._environment import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_PRIVATE_KEY,
+    ENV_PRIVATE_KEY_FILE,
+    ENV_PRIVATE_KEY_PASSPHRASE,
+    read_environment,
+    read_key_file,
+)
+from nuvera_client._secret_holder import FrozenSecretHolder
 from nuvera_client.errors import (
     ConfigurationError,
+    CredentialsNotConfiguredError,
     EnvironmentMismatchError,
     InsecureTransportError,
 )
@@ -32,12 +45,6 @@ __all__ = [
     "check_base_url",
     "is_loopback_host",
 ]
-
-ENV_API_KEY = "NUVERA_API_KEY"
-ENV_PRIVATE_KEY = "NUVERA_PRIVATE_KEY"
-ENV_PRIVATE_KEY_FILE = "NUVERA_PRIVATE_KEY_FILE"
-ENV_PRIVATE_KEY_PASSPHRASE = "NUVERA_PRIVATE_KEY_PASSPHRASE"  # noqa: S105
-ENV_BASE_URL = "NUVERA_BASE_URL"
 
 LIVE_BASE_URL = "https://api.nuvera.com"
 TEST_BASE_URL = "https://api.sandbox.nuvera.com"
@@ -114,10 +121,11 @@ def check_base_url(base_url: str | httpx.URL, key_env: str | None) -> httpx.URL:
 
 
 @dataclass(frozen=True)
-class ClientConfig:
-    """Resolved client settings: explicit arguments first, then ``NUVERA_*`` vars.
+class ClientConfig(FrozenSecretHolder):
+    """Resolved client settings: explicit arguments, else the credential chain.
 
-    ``private_key`` is PEM text / key material and never appears in ``repr``.
+    ``private_key`` is PEM text / key material and ``passphrase`` a secret: neither
+    appears in ``repr`` or a pretty printer, and pickling is refused.
     """
 
     api_key: ApiKey | None
@@ -142,14 +150,22 @@ class ClientConfig:
         env: Mapping[str, str] | None = None,
         require_credentials: bool = True,
     ) -> ClientConfig:
-        """Fill unset arguments from the environment and check their consistency.
+        r"""Fill unset arguments from the environment and check their consistency.
+
+        Without ``api_key`` and ``private_key``, the credentials come from
+        :func:`~nuvera_client.credentials.default_chain`: ``NUVERA_*`` variables,
+        then the files they name, then the CLI's profile, with the same rules as
+        every provider and the CLI (escaped ``\n`` in PEM text accepted, key files
+        readable by group/others refused). With only one of them, the other comes
+        from the same variables, read by the same reader.
 
         Args:
             api_key: the API key, else ``NUVERA_API_KEY``.
             private_key: the signing key, else ``NUVERA_PRIVATE_KEY`` (PEM text) or
-                the file named by ``NUVERA_PRIVATE_KEY_FILE``.
+                the file named by ``NUVERA_PRIVATE_KEY_FILE`` (owner-only).
             passphrase: else ``NUVERA_PRIVATE_KEY_PASSPHRASE``.
-            base_url: else ``NUVERA_BASE_URL``, else the URL of ``environment``,
+            base_url: else ``NUVERA_BASE_URL``, else the profile's ``base_url`` (when
+                the credentials came from it), else the URL of ``environment``,
                 else of the key's environment.
             environment: ``"live"`` or ``"test"``; must agree with the key.
             env: the variables to read (default ``os.environ``).
@@ -158,24 +174,47 @@ class ClientConfig:
         Raises:
             ConfigurationError: missing or inconsistent settings (subclasses say which).
         """
-        source = os.environ if env is None else env
-        if api_key is None and source.get(ENV_API_KEY):
-            api_key = source[ENV_API_KEY]
-        key = None if api_key is None else ApiKey.parse(api_key)
-        if private_key is None:
-            if source.get(ENV_PRIVATE_KEY):
-                private_key = source[ENV_PRIVATE_KEY].encode("utf-8")
-            elif source.get(ENV_PRIVATE_KEY_FILE):
-                path = Path(source[ENV_PRIVATE_KEY_FILE]).expanduser()
-                try:
-                    private_key = path.read_bytes()
-                except OSError as exc:
-                    raise ConfigurationError(
-                        f"cannot read {ENV_PRIVATE_KEY_FILE}={str(path)!r}: "
-                        f"{exc.strerror}"
+        found = read_environment(env)
+        profile_url: str | None = None
+        if api_key is None and private_key is None:
+            chain_env = env
+            if passphrase is not None:
+                # passphrase= given in code beats NUVERA_PRIVATE_KEY_PASSPHRASE, as an
+                # argument beats its variable everywhere else.
+                chain_env = {
+                    name: value
+                    for name, value in (os.environ if env is None else env).items()
+                    if name != ENV_PRIVATE_KEY_PASSPHRASE
+                }
+            chain = default_chain(passphrase=passphrase, env=chain_env)
+            try:
+                creds = chain.get()
+            except CredentialsNotConfiguredError as exc:
+                if require_credentials:
+                    raise CredentialsNotConfiguredError(
+                        f"no API key: pass api_key=, credentials=, or set "
+                        f"{ENV_API_KEY}; {exc}",
+                        reasons=exc.reasons,
                     ) from None
-        if passphrase is None and source.get(ENV_PRIVATE_KEY_PASSPHRASE):
-            passphrase = source[ENV_PRIVATE_KEY_PASSPHRASE]
+            else:
+                api_key, passphrase = creds.api_key, creds.passphrase
+                # The chain parsed (and cached) the key: hand over the parsed one.
+                private_key = KEY_CACHE.load(creds.private_key, creds.passphrase)
+                if isinstance(chain.chosen, ProfileCredentials):
+                    profile_url = chain.chosen.base_url
+        else:
+            if api_key is None:
+                api_key = found.api_key
+            if private_key is None and found.private_key is not None:
+                private_key = found.private_key.encode("utf-8")
+            elif private_key is None and found.private_key_file is not None:
+                private_key = read_key_file(
+                    found.private_key_file,
+                    f"the private key file ({ENV_PRIVATE_KEY_FILE})",
+                )
+            if passphrase is None:
+                passphrase = found.passphrase
+        key = None if api_key is None else ApiKey.parse(api_key)
         if require_credentials and key is None:
             raise ConfigurationError(
                 f"no API key: pass api_key=, credentials=, or set {ENV_API_KEY}"
@@ -193,8 +232,8 @@ class ClientConfig:
             raise EnvironmentMismatchError(
                 f"environment={environment!r} but the API key is a {key.env} key"
             )
-        if base_url is None and source.get(ENV_BASE_URL):
-            base_url = source[ENV_BASE_URL]
+        if base_url is None:
+            base_url = found.base_url or profile_url
         if base_url is None:
             chosen = environment or (key.env if key is not None else "test")
             base_url = base_url_for(chosen)

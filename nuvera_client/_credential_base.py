@@ -1,11 +1,11 @@
-"""Owns the credential vocabulary: errors, Credentials, provider protocol and base."""
+"""Owns the credential vocabulary: Credentials, provider protocol and base."""
 
 from __future__ import annotations
 
 import abc
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -14,12 +14,14 @@ import anyio.to_thread
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._credential_cache import KEY_CACHE, SingleFlight
+from nuvera_client._secret_holder import FrozenSecretHolder, SecretHolder
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 from nuvera_client.errors import (
-    ConfigurationError,
+    CredentialsNotConfiguredError,
+    CredentialSourceError,
+    InsecureCredentialsFileError,
     InvalidApiKeyError,
     InvalidPrivateKeyError,
-    NuveraError,
 )
 
 __all__ = [
@@ -33,37 +35,12 @@ __all__ = [
 ]
 
 
-class CredentialsNotConfiguredError(ConfigurationError):
-    """A provider has nothing configured (its variables, files or arguments are unset).
-
-    :class:`ChainCredentials` skips a provider that raises this and tries the next;
-    any other error stops the chain, since a half-configured source is a mistake
-    worth seeing.
-
-    Attributes:
-        reasons: one line per provider tried, when raised by a chain.
-    """
-
-    def __init__(self, message: str, *, reasons: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.reasons = list(reasons)
-
-
-class CredentialSourceError(NuveraError):
-    """The credential source failed or holds something unusable.
-
-    Unreadable file, AWS error, a secret that is not JSON or lacks a field. The
-    message names the source and the field, never a value.
-    """
-
-
-class InsecureCredentialsFileError(ConfigurationError):
-    """A credentials file is accessible by group or others (``chmod 600`` it)."""
-
-
 @dataclass(frozen=True)
-class Credentials:
-    """An API key and the private key that signs for it; never printed.
+class Credentials(FrozenSecretHolder):
+    """An API key and the private key that signs for it; never printed nor pickled.
+
+    ``repr`` and pretty printers show the redacted API key only; ``pickle`` raises
+    ``TypeError``; ``copy.copy`` returns the same (immutable) object.
 
     Args:
         api_key: the API key text (or a parsed :class:`~nuvera_client.ApiKey`).
@@ -141,7 +118,7 @@ def checked(
     return Credentials(parsed, private_key, passphrase)
 
 
-class CachingCredentialProvider(abc.ABC):
+class CachingCredentialProvider(SecretHolder, abc.ABC):
     """Base of the shipped providers: cache, scheduled refresh, single flight.
 
     Subclasses implement :meth:`fetch`. ``get()`` fetches on first use and again

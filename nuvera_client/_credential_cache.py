@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client import keys
 from nuvera_client._signer import SigningKey
-from nuvera_client.errors import InvalidPrivateKeyError
+from nuvera_client.errors import ConfigurationError, InvalidPrivateKeyError
 
 __all__ = ["KEY_CACHE", "RETRY_AFTER_FAILURE", "Entry", "KeyCache", "SingleFlight"]
 
@@ -151,7 +151,9 @@ class SingleFlight(Generic[T]):
         name: str = "credentials",
     ) -> None:
         if refresh_interval is not None and not refresh_interval > 0:
-            raise ValueError("refresh_interval must be a positive number of seconds")
+            raise ConfigurationError(
+                "refresh_interval must be a positive number of seconds"
+            )
         self._fetch = fetch
         self._interval = refresh_interval
         self._clock = clock

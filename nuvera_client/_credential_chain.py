@@ -19,9 +19,11 @@ from nuvera_client._credential_base import (
 from nuvera_client._credential_providers import (
     CallableCredentials,
     EnvironmentCredentials,
+    ProfileCredentials,
     _EnvironmentFileCredentials,
     _ExplicitCredentials,
 )
+from nuvera_client._secret_holder import SecretHolder
 from nuvera_client._signer import SigningKey
 from nuvera_client.errors import (
     ConfigurationError,
@@ -38,7 +40,7 @@ def _as_provider(
     return CallableCredentials(source)
 
 
-class ChainCredentials:
+class ChainCredentials(SecretHolder):
     """Try providers in order; the first that is configured is used from then on.
 
     A provider raising :class:`CredentialsNotConfiguredError` is skipped; any other
@@ -137,21 +139,25 @@ def default_chain(
     *,
     env: Mapping[str, str] | None = None,
 ) -> ChainCredentials:
-    """Return the usual chain: explicit arguments, environment, then files.
+    """Return the usual chain: explicit arguments, environment, files, profile.
 
     1. ``api_key`` and ``private_key`` given here (both, or neither);
     2. :class:`EnvironmentCredentials` (``NUVERA_API_KEY`` + ``NUVERA_PRIVATE_KEY``
        or ``NUVERA_PRIVATE_KEY_FILE``);
     3. the files named by ``NUVERA_API_KEY_FILE`` and ``NUVERA_PRIVATE_KEY_FILE``
-       (owner-only, as :class:`FileCredentials`).
+       (owner-only, as :class:`FileCredentials`);
+    4. :class:`ProfileCredentials`: the profile ``NUVERA_PROFILE`` (else
+       ``default``) of the CLI's profile file, when it stores an API key.
 
-    ``passphrase`` also serves 2 and 3 when ``NUVERA_PRIVATE_KEY_PASSPHRASE`` is
-    unset. ``env`` replaces ``os.environ`` (tests).
+    A client built without credentials and every ``nuvera`` command resolve their
+    credentials through this chain. ``passphrase`` also serves 2-4 when their own
+    source names none. ``env`` replaces ``os.environ`` (tests).
     """
     return ChainCredentials(
         [
             _ExplicitCredentials(api_key, private_key, passphrase),
             EnvironmentCredentials(env=env, passphrase=passphrase),
             _EnvironmentFileCredentials(env=env, passphrase=passphrase),
+            ProfileCredentials(env=env, passphrase=passphrase),
         ]
     )

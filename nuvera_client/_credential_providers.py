@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from nuvera_client import keys
+from nuvera_client import _profile, keys
 from nuvera_client._api_key import ApiKey
-from nuvera_client._config import (
-    ENV_API_KEY,
-    ENV_PRIVATE_KEY,
-    ENV_PRIVATE_KEY_FILE,
-    ENV_PRIVATE_KEY_PASSPHRASE,
-)
 from nuvera_client._credential_base import (
     CachingCredentialProvider,
     Credentials,
     CredentialsNotConfiguredError,
     CredentialSourceError,
-    InsecureCredentialsFileError,
     checked,
+)
+from nuvera_client._environment import (
+    ENV_API_KEY,
+    ENV_API_KEY_FILE,
+    ENV_PRIVATE_KEY,
+    ENV_PRIVATE_KEY_FILE,
+    read_environment,
+    read_key_file,
 )
 from nuvera_client._signer import SigningKey
 from nuvera_client.errors import (
     ConfigurationError,
     InvalidApiKeyError,
 )
-
-ENV_API_KEY_FILE = "NUVERA_API_KEY_FILE"
-"""Names a file holding the API key (used with ``NUVERA_PRIVATE_KEY_FILE``)."""
 
 
 class CallableCredentials(CachingCredentialProvider):
@@ -80,33 +77,6 @@ class CallableCredentials(CachingCredentialProvider):
         return f"CallableCredentials({name})"
 
 
-def _pem_from_env(text: str) -> str:
-    # A PEM pasted into a one-line variable often carries literal "\n" sequences;
-    # base64 never contains a backslash, so turning them back is safe.
-    if "\n" not in text.strip() and "\\n" in text:
-        return text.replace("\\n", "\n")
-    return text
-
-
-def _read_private_file(path: Path, what: str, allow_insecure: bool) -> bytes:
-    """Read a credentials file, refusing it when group or others can access it."""
-    try:
-        # Check the mode of what was opened (fstat), not of what a path names.
-        with open(path, "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            if not allow_insecure and os.name != "nt" and mode & 0o077:
-                raise InsecureCredentialsFileError(
-                    f"{what} {str(path)!r} is accessible by group or others (mode "
-                    f"{stat.S_IMODE(mode):04o}): run `chmod 600 {path}`, or pass "
-                    "allow_insecure_permissions=True if this is intended"
-                )
-            return handle.read()
-    except OSError as exc:
-        raise CredentialSourceError(
-            f"cannot read {what} {str(path)!r}: {exc.strerror}"
-        ) from None
-
-
 def _read_files(
     where: str,
     private_key_file: Path,
@@ -114,10 +84,12 @@ def _read_files(
     passphrase: str | bytes | None,
     allow_insecure: bool,
 ) -> Credentials:
-    private_key = _read_private_file(
-        private_key_file, "the private key file", allow_insecure
+    private_key = read_key_file(
+        private_key_file, "the private key file", allow_insecure=allow_insecure
     )
-    raw_api_key = _read_private_file(api_key_file, "the API key file", allow_insecure)
+    raw_api_key = read_key_file(
+        api_key_file, "the API key file", allow_insecure=allow_insecure
+    )
     try:
         api_key = raw_api_key.decode("ascii")
     except UnicodeDecodeError:
@@ -172,28 +144,28 @@ class EnvironmentCredentials(CachingCredentialProvider):
 
     def fetch(self) -> Credentials:
         """Read the variables (and the key file they name)."""
-        source = os.environ if self._env is None else self._env
-        api_key = source.get(ENV_API_KEY, "")
-        if not api_key.strip():
+        found = read_environment(self._env)
+        api_key = found.api_key
+        if api_key is None:
             raise CredentialsNotConfiguredError(f"{ENV_API_KEY} is not set")
         private_key: bytes | str
         key_name = ENV_PRIVATE_KEY
-        if source.get(ENV_PRIVATE_KEY, "").strip():
-            private_key = _pem_from_env(source[ENV_PRIVATE_KEY])
-        elif source.get(ENV_PRIVATE_KEY_FILE, "").strip():
-            path = Path(source[ENV_PRIVATE_KEY_FILE]).expanduser()
+        if found.private_key is not None:
+            private_key = found.private_key
+        elif found.private_key_file is not None:
+            path = found.private_key_file
             key_name = f"{ENV_PRIVATE_KEY_FILE}={str(path)!r}"
-            private_key = _read_private_file(
+            private_key = read_key_file(
                 path,
                 f"the private key file ({ENV_PRIVATE_KEY_FILE})",
-                self._allow_insecure,
+                allow_insecure=self._allow_insecure,
             )
         else:
             raise ConfigurationError(
                 f"{ENV_API_KEY} is set but no private key is: set {ENV_PRIVATE_KEY} "
                 f"(PEM text) or {ENV_PRIVATE_KEY_FILE} (a path)"
             )
-        passphrase = source.get(ENV_PRIVATE_KEY_PASSPHRASE) or self._passphrase
+        passphrase = found.passphrase or self._passphrase
         return checked(
             "environment",
             api_key,
@@ -256,6 +228,78 @@ class FileCredentials(CachingCredentialProvider):
         )
 
 
+class ProfileCredentials(CachingCredentialProvider):
+    """Credentials from a profile of the CLI's file (``nuvera config set``).
+
+    The profile (``$XDG_CONFIG_HOME/nuvera/config.toml``) must store the API key
+    (``nuvera config set --store-api-key``; the file is then owner-only) and name the
+    private key file (``private_key_file``, owner-only like any key file). Its
+    ``passphrase_env`` names the variable holding the key's passphrase, and its
+    ``base_url`` is used by a client that was given none.
+
+    Args:
+        name: the profile; else ``NUVERA_PROFILE``; else ``default``. A profile named
+            here or by ``NUVERA_PROFILE`` must exist.
+        env: the variables to read (default ``os.environ``).
+        passphrase: used when the profile names no ``passphrase_env``.
+
+    Raises:
+        CredentialsNotConfiguredError: (from ``get``) the profile is absent or
+            stores no API key.
+        ConfigurationError: (from ``get``) the profile file is malformed, too open,
+            or the profile stores an API key without a private key file.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        passphrase: str | bytes | None = None,
+    ) -> None:
+        self._name = name
+        self._env = env
+        self._passphrase = passphrase
+        self.base_url: str | None = None
+        super().__init__()
+
+    def fetch(self) -> Credentials:
+        """Read the profile and the key file it names."""
+        name, profile = _profile.load_profile(self._name, self._env)
+        where = f"profile {name!r} ({_profile.config_path(self._env)})"
+        api_key = profile.get("api_key")
+        if not api_key:
+            raise CredentialsNotConfiguredError(f"{where} stores no API key")
+        key_file = profile.get("private_key_file")
+        if not key_file:
+            raise ConfigurationError(
+                f"{where} stores an API key but no private_key_file: run "
+                f"`nuvera config set --profile {name} --private-key-file PATH`"
+            )
+        path = Path(key_file).expanduser()
+        private_key = read_key_file(path, f"the private key file of {where}")
+        passphrase: str | bytes | None = self._passphrase
+        variable = profile.get("passphrase_env")
+        if variable:
+            passphrase = (os.environ if self._env is None else self._env).get(variable)
+            if not passphrase:
+                raise ConfigurationError(
+                    f"{where}: the passphrase variable {variable} is not set or empty"
+                )
+        self.base_url = profile.get("base_url") or None
+        return checked(
+            where,
+            api_key,
+            private_key,
+            passphrase,
+            api_key_name="api_key",
+            private_key_name=f"private key file {str(path)!r}",
+        )
+
+    def __repr__(self) -> str:
+        return f"ProfileCredentials({self._name!r})" if self._name else "profile"
+
+
 class _EnvironmentFileCredentials(CachingCredentialProvider):
     """FileCredentials whose paths come from NUVERA_API_KEY_FILE / _PRIVATE_KEY_FILE."""
 
@@ -270,21 +314,21 @@ class _EnvironmentFileCredentials(CachingCredentialProvider):
         super().__init__()
 
     def fetch(self) -> Credentials:
-        source = os.environ if self._env is None else self._env
-        api_key_file = source.get(ENV_API_KEY_FILE, "").strip()
-        if not api_key_file:
+        found = read_environment(self._env)
+        api_key_file = found.api_key_file
+        if api_key_file is None:
             raise CredentialsNotConfiguredError(f"{ENV_API_KEY_FILE} is not set")
-        private_key_file = source.get(ENV_PRIVATE_KEY_FILE, "").strip()
-        if not private_key_file:
+        private_key_file = found.private_key_file
+        if private_key_file is None:
             raise ConfigurationError(
                 f"{ENV_API_KEY_FILE} is set but {ENV_PRIVATE_KEY_FILE} is not: set "
                 "it to the path of the private key"
             )
-        passphrase = source.get(ENV_PRIVATE_KEY_PASSPHRASE) or self._passphrase
+        passphrase = found.passphrase or self._passphrase
         return _read_files(
             repr(self),
-            Path(private_key_file).expanduser(),
-            Path(api_key_file).expanduser(),
+            private_key_file,
+            api_key_file,
             passphrase,
             allow_insecure=False,
         )

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from nuvera_client.errors import LimitExceededError
+
 __all__ = ["MAX_PAGES", "AsyncPage", "Page", "PageData", "page_parser"]
 
 T = TypeVar("T")
@@ -98,7 +100,7 @@ class Page(Generic[T]):
                 return
             yield from page.data
             page = page.next_page()
-        raise RuntimeError(f"stopped after {MAX_PAGES} pages")
+        raise LimitExceededError(f"stopped after {MAX_PAGES} pages")
 
     def __repr__(self) -> str:
         state = "not fetched" if self._loaded is None else f"{len(self.data)} items"
@@ -168,10 +170,10 @@ class AsyncPage(Generic[T]):
         for _ in range(MAX_PAGES):
             if page is None:
                 return
-            for item in (await page._load()).data:
+            for item in (await page.first_page()).data:
                 yield item
             page = await page.next_page()
-        raise RuntimeError(f"stopped after {MAX_PAGES} pages")
+        raise LimitExceededError(f"stopped after {MAX_PAGES} pages")
 
     def __repr__(self) -> str:
         state = "not fetched" if self._loaded is None else f"{len(self.data)} items"

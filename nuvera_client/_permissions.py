@@ -6,7 +6,7 @@ import enum
 import re
 from collections.abc import Iterable
 
-from nuvera_client.errors import ConfigurationError
+from nuvera_client.errors import InvalidPermissionsError
 
 __all__ = [
     "ENDPOINTS",
@@ -14,10 +14,6 @@ __all__ = [
     "Permission",
     "validate_permissions",
 ]
-
-
-class InvalidPermissionsError(ConfigurationError):
-    """A permission set names an unknown permission or a write without its read."""
 
 
 class Permission(str, enum.Enum):

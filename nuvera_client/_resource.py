@@ -17,6 +17,7 @@ import httpx
 
 from nuvera_client._pagination import AsyncPage, Page, PageData
 from nuvera_client._permissions import Permission
+from nuvera_client.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from nuvera_client._client import AsyncNuveraClient, NuveraClient
@@ -108,7 +109,9 @@ class Call(Generic[T]):
         path = self.template
         for name, value in self.path_params.items():
             if not isinstance(value, str) or not value:
-                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+                raise InvalidArgumentError(
+                    f"{name} must be a non-empty string, got {value!r}"
+                )
             if not _UNRESERVED.fullmatch(value):  # ids usually are: skip quote()
                 value = quote(value, safe="")
             path = path.replace("{" + name + "}", value)

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from nuvera_client.errors import ConfigurationError
+
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "MAX_BACKOFF",
@@ -120,7 +122,7 @@ class RetryPolicy:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int):
             raise TypeError("max_retries must be an int")
         if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise ConfigurationError("max_retries must be >= 0")
         self.max_retries = max_retries
         self._random = secrets.SystemRandom()
 

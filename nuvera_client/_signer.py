@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from nuvera_client import keys
 from nuvera_client.errors import (
     ConfigurationError,
+    InvalidArgumentError,
     InvalidPrivateKeyError,
     InvalidTTLError,
 )
@@ -99,7 +100,7 @@ def canonical_json(value: Mapping[str, object]) -> bytes:
             _jcs_ordered(value), separators=(",", ":"), ensure_ascii=False
         ).encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("strings must not hold lone surrogates") from None
+        raise InvalidArgumentError("strings must not hold lone surrogates") from None
 
 
 def _utf16_units(key: str) -> bytes:
@@ -149,14 +150,14 @@ def normalize_target(uri: str) -> str:
     """Check an origin-form request target and drop a bare trailing ``?``.
 
     Raises:
-        ValueError: the target is not what a request line can carry (no leading
-            ``/``, a scheme, a fragment, spaces or non-ASCII characters, which must
-            be percent-encoded first).
+        InvalidArgumentError: the target is not what a request line can carry (no
+            leading ``/``, a scheme, a fragment, spaces or non-ASCII characters,
+            which must be percent-encoded first).
     """
     if uri.endswith("?") and uri.count("?") == 1:
         uri = uri[:-1]  # servers on ASGI/WSGI cannot see an empty query
     if not _TARGET_RE.fullmatch(uri):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"uri must be the origin-form request target as sent, starting with '/', "
             f"ASCII only and percent-encoded (no scheme, host or fragment): {uri!r}"
         )
@@ -273,23 +274,23 @@ class RequestSigner:
     ) -> tuple[str, str, str, int, str]:
         method = method.upper()
         if not _METHOD_RE.fullmatch(method):
-            raise ValueError(f"not an HTTP method: {method!r}")
+            raise InvalidArgumentError(f"not an HTTP method: {method!r}")
         uri = normalize_target(uri)
         if body_hash is None:
             data = body.encode("utf-8") if isinstance(body, str) else body
             body_hash = hashlib.sha256(data).hexdigest()
         elif not _HASH_RE.fullmatch(body_hash):
-            raise ValueError("body_hash must be 64 lowercase hex characters")
+            raise InvalidArgumentError("body_hash must be 64 lowercase hex characters")
         if iat is None:
             iat = self.now()
         elif isinstance(iat, bool) or not isinstance(iat, int):
-            raise ValueError("iat must be an integer number of seconds")
+            raise InvalidArgumentError("iat must be an integer number of seconds")
         if not 0 <= iat <= 2**53 - MAX_TTL:
-            raise ValueError("iat must be Unix seconds, from 0 to 2**53 - 60")
+            raise InvalidArgumentError("iat must be Unix seconds, from 0 to 2**53 - 60")
         if jti is None:
             jti = secrets.token_hex(16)
         elif not _JTI_RE.fullmatch(jti):
-            raise ValueError("jti must be 16-128 characters of [A-Za-z0-9_-]")
+            raise InvalidArgumentError("jti must be 16-128 characters of [A-Za-z0-9_-]")
         return method, uri, body_hash, iat, jti
 
     def sign(

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 
 import anyio.to_thread
 
+from nuvera_client.errors import ConfigurationError
+
 __all__ = ["DEFAULT_WORKERS", "SigningPool", "sign_off_loop"]
 
 _Sign = Callable[[], str]
@@ -61,7 +63,7 @@ class SigningPool:
 
     def __init__(self, workers: int = DEFAULT_WORKERS, *, batch: int = 8) -> None:
         if workers < 1 or batch < 1:
-            raise ValueError("workers and batch must be at least 1")
+            raise ConfigurationError("workers and batch must be at least 1")
         self.workers = workers
         self.batch = batch
         self._lock = threading.Lock()
@@ -148,7 +150,8 @@ class SigningPool:
                     leftover.append(job)
         _run(leftover)
 
-    def _after_fork(self) -> None:
+    def after_fork(self) -> None:
+        """Forget the parent's threads and jobs (``os.register_at_fork`` child)."""
         # The child has none of the parent's threads, and the queue may hold
         # the parent's jobs: start afresh on first use.
         self._lock = threading.Lock()
@@ -192,7 +195,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 _POOL = SigningPool()
 atexit.register(_POOL.shutdown)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL._after_fork)
+    os.register_at_fork(after_in_child=_POOL.after_fork)
 
 
 def sign_off_loop(sign: _Sign, *, local: bool) -> Awaitable[str]:

@@ -29,11 +29,12 @@ from nuvera_client._credential_base import (
 )
 from nuvera_client._credential_chain import ChainCredentials, default_chain
 from nuvera_client._credential_providers import (
-    ENV_API_KEY_FILE,
     CallableCredentials,
     EnvironmentCredentials,
     FileCredentials,
+    ProfileCredentials,
 )
+from nuvera_client._environment import ENV_API_KEY_FILE
 
 __all__ = [
     "ENV_API_KEY_FILE",
@@ -48,5 +49,6 @@ __all__ = [
     "EnvironmentCredentials",
     "FileCredentials",
     "InsecureCredentialsFileError",
+    "ProfileCredentials",
     "default_chain",
 ]

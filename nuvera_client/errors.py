@@ -1,15 +1,23 @@
-"""The exceptions raised by ``nuvera_client``.
+"""The exceptions and warnings raised by ``nuvera_client``: all of them live here.
 
 Every exception derives from :class:`NuveraError`::
 
     NuveraError
-    ├── ConfigurationError           raised before any I/O
+    ├── ConfigurationError           raised before any I/O (also a ValueError)
     │   ├── InvalidApiKeyError       malformed / truncated / mistyped API key
     │   ├── EnvironmentMismatchError live key with a test URL, or the reverse
     │   ├── InvalidPrivateKeyError   not RSA, too small, wrong exponent, garbage
     │   │   └── PassphraseError      encrypted key without / with a wrong passphrase
     │   ├── InvalidTTLError          ttl outside 1..60
-    │   └── InsecureTransportError   plain HTTP to a non-loopback host
+    │   ├── InsecureTransportError   plain HTTP to a non-loopback host
+    │   ├── InvalidPermissionsError  unknown permission, or a write without its read
+    │   ├── CredentialsNotConfiguredError  a credential provider has nothing set
+    │   └── InsecureCredentialsFileError   a key file readable by group/others
+    ├── InvalidArgumentError         a call argument with a refused value (ValueError)
+    ├── CredentialSourceError        a credential source failed or holds junk
+    ├── LimitExceededError           a bound the SDK keeps (attempts, pages)
+    ├── SandboxError                 the local sandbox refused a platform operation
+    │   └── SandboxBusyError         its store stayed locked too long
     ├── PermissionNotGrantedError    local check against ``permissions=``
     ├── APIConnectionError           no HTTP response at all
     │   └── APITimeoutError
@@ -21,7 +29,15 @@ Every exception derives from :class:`NuveraError`::
         ├── IdempotencyConflictError 409
         ├── ValidationError          422
         ├── RateLimitError           429
+        ├── InvalidRequestError      400 / 405 / 413 / 415
         └── ServerError              5xx
+
+    UserWarning
+    └── NuveraDeprecationWarning     the endpoint answered Deprecation / Sunset
+
+What else may escape is listed in ``docs/guides/errors-and-retries.md``:
+``KeyboardInterrupt`` and cancellation, and programming errors such as a
+``TypeError`` for an argument of the wrong type.
 
 No exception text ever holds an API key, a private key, a passphrase or a token.
 """
@@ -29,7 +45,7 @@ No exception text ever holds an API key, a private key, a passphrase or a token.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
@@ -38,18 +54,28 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "ConfigurationError",
+    "CredentialSourceError",
+    "CredentialsNotConfiguredError",
     "EnvironmentMismatchError",
     "IdempotencyConflictError",
+    "InsecureCredentialsFileError",
     "InsecureTransportError",
     "InvalidApiKeyError",
+    "InvalidArgumentError",
+    "InvalidPermissionsError",
     "InvalidPrivateKeyError",
+    "InvalidRequestError",
     "InvalidTTLError",
+    "LimitExceededError",
     "NotFoundError",
+    "NuveraDeprecationWarning",
     "NuveraError",
     "PassphraseError",
     "PermissionDeniedError",
     "PermissionNotGrantedError",
     "RateLimitError",
+    "SandboxBusyError",
+    "SandboxError",
     "ServerError",
     "SignatureMismatchError",
     "ValidationError",
@@ -96,6 +122,53 @@ class InvalidTTLError(ConfigurationError):
 
 class InsecureTransportError(ConfigurationError):
     """Plain HTTP was requested for a host that is not loopback."""
+
+
+class InvalidPermissionsError(ConfigurationError):
+    """A permission set names an unknown permission or a write without its read."""
+
+
+class CredentialsNotConfiguredError(ConfigurationError):
+    """A provider has nothing configured (its variables, files or arguments are unset).
+
+    :class:`~nuvera_client.credentials.ChainCredentials` skips a provider that
+    raises this and tries the next; any other error stops the chain, since a
+    half-configured source is a mistake worth seeing.
+
+    Attributes:
+        reasons: one line per provider tried, when raised by a chain.
+    """
+
+    def __init__(self, message: str, *, reasons: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
+class InsecureCredentialsFileError(ConfigurationError):
+    """A credentials file is accessible by group or others (``chmod 600`` it)."""
+
+
+class InvalidArgumentError(NuveraError, ValueError):
+    """A call argument has a value the SDK refuses; raised before any I/O.
+
+    Also a ``ValueError``, as these refusals were before. An argument of the wrong
+    *type* (a ``float`` amount) still raises ``TypeError``.
+    """
+
+
+class CredentialSourceError(NuveraError):
+    """The credential source failed or holds something unusable.
+
+    Unreadable file, AWS error, a secret that is not JSON or lacks a field. The
+    message names the source and the field, never a value.
+    """
+
+
+class LimitExceededError(NuveraError, RuntimeError):
+    """A bound the SDK keeps was reached (attempts of one call, pages of one list).
+
+    Also a ``RuntimeError``, which these bounds raised before.
+    """
 
 
 class PermissionNotGrantedError(NuveraError):
@@ -372,3 +445,36 @@ def error_from_response(
         details=details if isinstance(details, dict) else {},
         headers=lowered,
     )
+
+
+class SandboxError(NuveraError):
+    """A platform operation of the local sandbox was refused; ``code`` says why.
+
+    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
+    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
+    ``limit_reached`` (a third active key), ``conflict``, ``busy``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SandboxBusyError(SandboxError, RuntimeError):
+    """The sandbox's store lock could not be taken in time (``code`` ``busy``).
+
+    Also a ``RuntimeError``, as it was before.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("busy", message)
+
+
+class NuveraDeprecationWarning(UserWarning):
+    """An endpoint answered with ``Deprecation`` or ``Sunset``: it will be retired.
+
+    A ``UserWarning`` (not a ``DeprecationWarning``, which Python hides outside
+    ``__main__``), so that a running service shows it by default: the endpoint's
+    retirement breaks the deployed program, not just the code calling it.
+    """

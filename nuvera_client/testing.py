@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from nuvera_client._secret_holder import FrozenSecretHolder
 
 if TYPE_CHECKING:
     from nuvera_client.sandbox import Sandbox, SandboxServer
@@ -35,7 +37,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class SandboxApplication:
+class SandboxApplication(FrozenSecretHolder):
     """An application ready to call a served sandbox; secrets stay out of ``repr``."""
 
     id: str
@@ -46,10 +48,6 @@ class SandboxApplication:
     sandbox: Sandbox
     api_key: str = field(repr=False)
     private_key_pem: str = field(repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
-        printer.text(repr(self))
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,12 @@ ensure_venv() {
   if [ ! -x "$PY" ]; then
     local base=""
     for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
+      # Under pyenv, `command -v` also finds the shim of a version that is not
+      # installed (or not selected); running it prints "pyenv: ... not found":
+      # probe the interpreter itself, quietly.
       if command -v "$candidate" >/dev/null 2>&1 &&
-        "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+        "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+          >/dev/null 2>&1; then
         base="$candidate"
         break
       fi

@@ -12,6 +12,14 @@ from nuvera_client import RequestSigner
 FIXED_NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
+@pytest.fixture(autouse=True)
+def _no_user_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep the user's own profile file out: clients fall back to profiles."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "xdg"))
+
+
 def _generate(bits: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from nuvera_client._version import __version__
 
@@ -23,9 +24,21 @@ _COMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """The top parser: lets a kid that starts with "-" stand as a positional."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
+        from nuvera_client._cli.sandbox import escape_kids
+
+        words = sys.argv[1:] if args is None else args
+        return super().parse_known_args(escape_kids(words), namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``nuvera`` argument parser with every available command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nuvera",
         description="Nuvera API tools: keys, request signing, requests, local sandbox.",
     )

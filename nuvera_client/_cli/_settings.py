@@ -1,4 +1,11 @@
-"""Owns CLI settings: flags, then ``NUVERA_*`` variables, then the profile file."""
+"""Owns CLI settings: flags, then ``NUVERA_*`` variables, then the profile file.
+
+The order is the credential chain's (``credentials.default_chain``), with the flags
+as its explicit link; the variables come from the one reader
+(``_environment.read_environment``) and every key file is read by
+``read_key_file``, so the CLI, the providers and a client built without arguments
+apply the same rules.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +18,23 @@ from typing import TypeVar
 
 import httpx
 
+from nuvera_client import _profile
 from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import NuveraAuth
-from nuvera_client._config import (
+from nuvera_client._config import base_url_for, check_base_url
+from nuvera_client._environment import (
     ENV_API_KEY,
+    ENV_API_KEY_FILE,
     ENV_BASE_URL,
     ENV_PRIVATE_KEY,
     ENV_PRIVATE_KEY_FILE,
     ENV_PRIVATE_KEY_PASSPHRASE,
-    base_url_for,
-    check_base_url,
+    read_environment,
+    read_key_file,
 )
+from nuvera_client._secret_holder import SecretHolder
 from nuvera_client._signer import RequestSigner
-from nuvera_client.errors import ConfigurationError
-
-from . import _profile
+from nuvera_client.errors import ConfigurationError, NuveraError
 
 T = TypeVar("T")
 
@@ -66,7 +75,7 @@ def add_credential_options(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass
-class Settings:
+class Settings(SecretHolder):
     """Resolved, not yet validated, settings with where each one came from."""
 
     profile_name: str
@@ -147,6 +156,7 @@ def resolve_settings(
             or names a profile that does not exist.
     """
     source = os.environ if env is None else env
+    found = read_environment(source)
     name, profile = _profile.load_profile(getattr(args, "profile", None), source)
     settings = Settings(profile_name=name, profile=profile)
     where = f"profile {name!r}"
@@ -154,35 +164,49 @@ def resolve_settings(
     key_file = getattr(args, "api_key_file", None)
     if key_file:
         settings.api_key_text = _lazy(
-            settings, "api_key", lambda: _read_text(Path(key_file), "--api-key-file")
+            settings,
+            "api_key",
+            lambda: _read_text(Path(key_file), "the API key file (--api-key-file)"),
         )
         settings.api_key_source = f"--api-key-file {key_file}"
-    elif source.get(ENV_API_KEY):
-        settings.api_key_text = source[ENV_API_KEY]
+    elif found.api_key is not None:
+        settings.api_key_text = found.api_key
         settings.api_key_source = ENV_API_KEY
+    elif found.api_key_file is not None:
+        api_key_file = found.api_key_file
+        settings.api_key_text = _lazy(
+            settings,
+            "api_key",
+            lambda: _read_text(api_key_file, f"the API key file ({ENV_API_KEY_FILE})"),
+        )
+        settings.api_key_source = f"{ENV_API_KEY_FILE}={api_key_file}"
     elif profile.get("api_key"):
         settings.api_key_text = profile["api_key"]
         settings.api_key_source = where
 
     key_path = getattr(args, "private_key", None)
+    label = "the private key file"
     if key_path:
         settings.private_key_path = Path(key_path).expanduser()
         settings.private_key_source = f"--private-key {key_path}"
-    elif source.get(ENV_PRIVATE_KEY):
-        settings.private_key = source[ENV_PRIVATE_KEY].encode("utf-8")
+        label = "the private key file (--private-key)"
+    elif found.private_key is not None:
+        settings.private_key = found.private_key.encode("utf-8")
         settings.private_key_source = ENV_PRIVATE_KEY
-    elif source.get(ENV_PRIVATE_KEY_FILE):
-        settings.private_key_path = Path(source[ENV_PRIVATE_KEY_FILE]).expanduser()
+    elif found.private_key_file is not None:
+        settings.private_key_path = found.private_key_file
         settings.private_key_source = (
             f"{ENV_PRIVATE_KEY_FILE}={settings.private_key_path}"
         )
+        label = f"the private key file ({ENV_PRIVATE_KEY_FILE})"
     elif profile.get("private_key_file"):
         settings.private_key_path = Path(profile["private_key_file"]).expanduser()
         settings.private_key_source = f"{where} ({settings.private_key_path})"
+        label = f"the private key file of {where}"
     if settings.private_key_path is not None:
-        path, what = settings.private_key_path, settings.private_key_source
+        path = settings.private_key_path
         settings.private_key = _lazy(
-            settings, "private_key", lambda: _read_bytes(path, what)
+            settings, "private_key", lambda: _read_bytes(path, label)
         )
 
     variable = getattr(args, "passphrase_env", None)
@@ -193,8 +217,8 @@ def resolve_settings(
             lambda: _env_value(source, variable, "--passphrase-env"),
         )
         settings.passphrase_source = f"--passphrase-env {variable}"
-    elif source.get(ENV_PRIVATE_KEY_PASSPHRASE):
-        settings.passphrase = source[ENV_PRIVATE_KEY_PASSPHRASE]
+    elif found.passphrase is not None:
+        settings.passphrase = found.passphrase
         settings.passphrase_source = ENV_PRIVATE_KEY_PASSPHRASE
     elif profile.get("passphrase_env"):
         settings.passphrase = _lazy(
@@ -207,11 +231,8 @@ def resolve_settings(
     base_url = getattr(args, "base_url", None)
     if base_url:
         settings.base_url_text, settings.base_url_source = base_url, "--base-url"
-    elif source.get(ENV_BASE_URL):
-        settings.base_url_text, settings.base_url_source = (
-            source[ENV_BASE_URL],
-            ENV_BASE_URL,
-        )
+    elif found.base_url is not None:
+        settings.base_url_text, settings.base_url_source = found.base_url, ENV_BASE_URL
     elif profile.get("base_url"):
         settings.base_url_text, settings.base_url_source = profile["base_url"], where
     else:
@@ -224,7 +245,7 @@ def _lazy(settings: Settings, name: str, read: Callable[[], T]) -> T | None:
     # command: `nuvera doctor` reports it as one failed check among the others.
     try:
         return read()
-    except ConfigurationError as exc:
+    except NuveraError as exc:
         settings.problems[name] = str(exc)
         return None
 
@@ -234,12 +255,8 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _read_bytes(path: Path, what: str) -> bytes:
-    try:
-        return path.expanduser().read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read {path} ({what}): {exc.strerror}"
-        ) from None
+    # Owner-only, like every key file (`chmod 600`): the one rule of _environment.
+    return read_key_file(path.expanduser(), what)
 
 
 def _env_value(source: Mapping[str, str], variable: str, what: str) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
+from nuvera_client import _profile
 from nuvera_client._api_key import ApiKey
-from nuvera_client._config import ENV_API_KEY, check_base_url
+from nuvera_client._config import check_base_url
+from nuvera_client._environment import ENV_API_KEY, read_environment, read_key_file
 
-from . import _profile
 from ._common import (
     EXIT_OK,
     UsageError,
@@ -58,8 +58,9 @@ def register(subparsers: Any) -> None:
 @command
 def run_set(args: argparse.Namespace) -> int:
     """Run ``nuvera config set``."""
+    found = read_environment()
     name = _profile.check_name(
-        args.profile or os.environ.get(_profile.ENV_PROFILE) or _profile.DEFAULT_PROFILE
+        args.profile or found.profile or _profile.DEFAULT_PROFILE
     )
     updates: dict[str, str] = {}
     if args.base_url:
@@ -75,9 +76,12 @@ def run_set(args: argparse.Namespace) -> int:
         updates["passphrase_env"] = args.passphrase_env
     text = None
     if args.api_key_file:
-        text = Path(args.api_key_file).expanduser().read_text(encoding="utf-8")
-    elif os.environ.get(ENV_API_KEY):
-        text = os.environ[ENV_API_KEY]
+        path = Path(args.api_key_file).expanduser()
+        text = read_key_file(path, "the API key file (--api-key-file)").decode(
+            "utf-8", "replace"
+        )
+    elif found.api_key is not None:
+        text = found.api_key
     if text is not None:
         parsed = ApiKey.parse(text)
         updates["api_key_prefix"] = parsed.prefix

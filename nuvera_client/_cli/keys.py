@@ -12,11 +12,10 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from nuvera_client import keys
+from nuvera_client import _profile, keys
 from nuvera_client._config import ENV_PRIVATE_KEY_FILE
 from nuvera_client.errors import ConfigurationError, InvalidPrivateKeyError
 
-from . import _profile
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,25 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 DEFAULT_PORT = 8787
+
+
+# A kid is 43 base64url characters and may start with "-" (1 in 64): argparse would
+# read such a word as an option. escape_kids() (run by the top parser before argparse
+# sees the words) prefixes it, and the kid argument's type removes the prefix.
+_DASH_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
+_KID_ESCAPE = "kid:"
+
+
+def escape_kids(words: Sequence[str]) -> list[str]:
+    """Return ``words`` with a dash-led kid of ``remove-signing-key`` escaped."""
+    if "remove-signing-key" not in words:
+        return list(words)
+    return [_KID_ESCAPE + w if _DASH_KID.fullmatch(w) else w for w in words]
+
+
+def unescape_kid(word: str) -> str:
+    """Undo :func:`escape_kids` (the ``type=`` of the kid argument)."""
+    return word.removeprefix(_KID_ESCAPE)
 
 
 class _UsageError(Exception):
@@ -140,11 +159,7 @@ def register(subparsers: Any) -> None:
     remove = keys_sub.add_parser("remove-signing-key", help="remove a signing key")
     _common(remove)
     remove.add_argument("application_id", metavar="APP_ID")
-    remove.add_argument("kid", metavar="KID")
-    # A kid is 43 base64url characters and may start with "-" (1 in 64): argparse
-    # would read it as an option. Its hook for negative numbers lets such a word
-    # stand as a positional (this parser has no option that looks like one).
-    remove._negative_number_matcher = re.compile(r"^-[A-Za-z0-9_-]{42}$")
+    remove.add_argument("kid", metavar="KID", type=unescape_kid)
     remove.set_defaults(func=_run(_remove_key))
 
     users = sub.add_parser("users", help="manage platform users")

@@ -13,6 +13,7 @@ from nuvera_client._resource import (
     body_fields,
     query_params,
 )
+from nuvera_client.errors import InvalidArgumentError
 from nuvera_client.models.beneficiaries import (
     Beneficiary,
     BeneficiaryStatus,
@@ -80,7 +81,7 @@ def _update(
     timeout: TimeoutTypes,
 ) -> Call[Beneficiary]:
     if not body:
-        raise ValueError("update() needs at least one field to change")
+        raise InvalidArgumentError("update() needs at least one field to change")
     return Call(
         "PATCH",
         _ITEM,

@@ -13,6 +13,7 @@ from nuvera_client._resource import (
     body_fields,
     query_params,
 )
+from nuvera_client.errors import InvalidArgumentError
 from nuvera_client.models.customers import Customer, CustomerStatus, CustomerType
 
 __all__ = ["AsyncCustomers", "Customers"]
@@ -83,7 +84,7 @@ def _update(
     timeout: TimeoutTypes,
 ) -> Call[Customer]:
     if not body:
-        raise ValueError("update() needs at least one field to change")
+        raise InvalidArgumentError("update() needs at least one field to change")
     return Call(
         "PATCH",
         _ITEM,

@@ -12,6 +12,7 @@ Needs the ``sandbox`` extra (Starlette, uvicorn, python-multipart)::
 
 from __future__ import annotations
 
+from nuvera_client.errors import SandboxError
 from nuvera_client.sandbox._platform import (
     DEFAULT_ADMIN,
     DEFAULT_CUSTOMER,
@@ -29,7 +30,6 @@ from nuvera_client.sandbox._views import (
     AuditEntry,
     CreatedApplication,
     RotatedApiKey,
-    SandboxError,
     SigningKeyView,
     User,
 )

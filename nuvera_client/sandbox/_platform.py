@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from nuvera_client.errors import SandboxError
 from nuvera_client.sandbox._credentials import (
     API_KEY_PREFIX_CHARS,
     generate_key_pair,
@@ -38,7 +39,6 @@ from nuvera_client.sandbox._views import (
     ApiKeyView,
     ApplicationView,
     CreatedApplication,
-    SandboxError,
     SigningKeyView,
 )
 

@@ -6,6 +6,7 @@ import sqlite3
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from nuvera_client.errors import SandboxError
 from nuvera_client.sandbox._credentials import (
     API_KEY_PREFIX_CHARS,
     KeyMaterialError,
@@ -16,7 +17,7 @@ from nuvera_client.sandbox._credentials import (
     sha256_hex,
 )
 from nuvera_client.sandbox._platform_users import PlatformBase
-from nuvera_client.sandbox._views import RotatedApiKey, SandboxError, rfc3339
+from nuvera_client.sandbox._views import RotatedApiKey, rfc3339
 
 DEFAULT_GRACE_PERIOD = 24 * 3600
 MAX_ACTIVE_KEYS = 2

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import anyio
 
+from nuvera_client.errors import SandboxBusyError
+
 PLATFORM_SCHEMA = """
 CREATE TABLE IF NOT EXISTS organisations (
     id TEXT PRIMARY KEY,
@@ -99,8 +101,8 @@ CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 LOCK_TIMEOUT = 30.0
 
 
-class StoreBusyError(RuntimeError):
-    """The store lock could not be taken in time."""
+StoreBusyError = SandboxBusyError
+"""The store lock could not be taken in time (the class lives in ``errors``)."""
 
 
 class Store:

@@ -5,21 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
-
-class SandboxError(Exception):
-    """A platform operation was refused; ``code`` says why, the message how to fix.
-
-    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
-    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
-    ``limit_reached`` (a third active key), ``conflict``.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+from nuvera_client._secret_holder import FrozenSecretHolder
 
 
 def rfc3339(ts: int | None) -> str | None:
@@ -30,7 +17,7 @@ def rfc3339(ts: int | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class CreatedApplication:
+class CreatedApplication(FrozenSecretHolder):
     """A new application with its one-time secrets (never shown in ``repr``)."""
 
     id: str
@@ -41,13 +28,9 @@ class CreatedApplication:
     api_key: str = field(repr=False)
     private_key_pem: str | None = field(default=None, repr=False)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
-        printer.text(repr(self))
-
 
 @dataclass(frozen=True)
-class RotatedApiKey:
+class RotatedApiKey(FrozenSecretHolder):
     """A rotation's result: the new one-time key and what happened to the old ones."""
 
     prefix: str
@@ -55,10 +38,6 @@ class RotatedApiKey:
     previous_prefixes: tuple[str, ...]
     previous_expires_at: int | None
     api_key: str = field(repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
-        printer.text(repr(self))
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,7 @@ def test_encrypted_key_via_passphrase_env(cli, app_env, monkeypatch, tmp_path, r
 
     encrypted = tmp_path / "enc.pem"
     encrypted.write_text(keys.private_key_pem(rsa_key, "s3cret"))
+    encrypted.chmod(0o600)  # key files are owner-only everywhere
     monkeypatch.setenv("NUVERA_PRIVATE_KEY_FILE", str(encrypted))
     missing = cli("doctor", "--offline", "--json")
     assert checks_of(missing.out)["private key"]["status"] == "fail"

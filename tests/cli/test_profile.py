@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nuvera_client._cli import _profile
+from nuvera_client import _profile
 from nuvera_client.errors import ConfigurationError
 
 from .conftest import run_subprocess

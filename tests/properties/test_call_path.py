@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from nuvera_client._resource import Call
 
-ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1)
+ids = st.text(st.characters(exclude_categories=["Cs"]), min_size=1)
 plain_ids = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-",
     min_size=1,

@@ -57,7 +57,8 @@ def create(
         *extra,
     )
     assert code == 0, err
-    return json.loads(out)
+    created: dict[str, str] = json.loads(out)
+    return created
 
 
 def test_app_create_json_prints_exactly_the_contract(

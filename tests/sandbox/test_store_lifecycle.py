@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nuvera_client.sandbox import Sandbox, _store
+from nuvera_client.sandbox import Sandbox
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[sqlite3.Connection]:
         made.append(connect(*args, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(_store.sqlite3, "connect", recording)
+    monkeypatch.setattr(sqlite3, "connect", recording)
     return made
 
 

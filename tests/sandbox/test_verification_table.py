@@ -296,7 +296,7 @@ def _(env: Env) -> httpx.Response:
 
 
 def _kid(
-    name: str, kid: Callable[[Env], Any], setup: Callable[[Env], None] | None = None
+    name: str, kid: Callable[[Env], Any], setup: Callable[[Env], object] | None = None
 ) -> None:
     def build(env: Env) -> httpx.Response:
         if setup:

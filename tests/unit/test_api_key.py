@@ -9,7 +9,11 @@ import pytest
 
 from nuvera_client import ApiKey
 from nuvera_client._api_key import BASE62_ALPHABET, base62, checksum
-from nuvera_client.errors import ConfigurationError, InvalidApiKeyError
+from nuvera_client.errors import (
+    ConfigurationError,
+    InvalidApiKeyError,
+    InvalidArgumentError,
+)
 
 EXAMPLE = "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae2XuHxe"
 
@@ -114,5 +118,5 @@ def test_not_picklable() -> None:
 
 
 def test_generate_refuses_unknown_env() -> None:
-    with pytest.raises(ValueError, match="'live' or 'test'"):
+    with pytest.raises(InvalidArgumentError, match="'live' or 'test'"):
         ApiKey.generate("prod")  # type: ignore[arg-type]

@@ -30,6 +30,9 @@ def auth(api_key: str, rsa_key: rsa.RSAPrivateKey) -> NuveraAuth:
     return NuveraAuth(api_key, rsa_key)
 
 
+HTTPX_0_28 = tuple(int(p) for p in httpx.__version__.split(".")[:2]) >= (0, 28)
+
+
 def _check(request: httpx.Request, public: rsa.RSAPublicKey, api_key: str) -> dict:  # type: ignore[type-arg]
     """Verify a request as it arrives at the transport; return its claims."""
     body = request.read()
@@ -243,8 +246,21 @@ def test_non_seekable_stream_is_spooled(
         ("/v1/customers?", None, "/v1/customers"),
         ("/v1/customers?email=a%40b.com", None, "/v1/customers?email=a%40b.com"),
         ("/v1/x?q=a+b&r=%2F&s=%20", None, "/v1/x?q=a+b&r=%2F&s=%20"),
-        ("/v1/x?filter[a]=b|c", None, "/v1/x?filter[a]=b|c"),
-        ("/v1/customers", {"name": "Zoë 山"}, "/v1/customers?name=Zo%C3%AB+%E5%B1%B1"),
+        # httpx 0.27 percent-encodes "|" and writes a space in params= as %20; 0.28
+        # leaves "|" and writes "+". Either way the claim is what the request line
+        # carries (checked by _check); the literal follows the installed httpx.
+        (
+            "/v1/x?filter[a]=b|c",
+            None,
+            "/v1/x?filter[a]=b|c" if HTTPX_0_28 else "/v1/x?filter[a]=b%7Cc",
+        ),
+        (
+            "/v1/customers",
+            {"name": "Zoë 山"},
+            "/v1/customers?name=Zo%C3%AB+%E5%B1%B1"
+            if HTTPX_0_28
+            else "/v1/customers?name=Zo%C3%AB%20%E5%B1%B1",
+        ),
         ("/v1/zoë/a b", None, "/v1/zo%C3%AB/a%20b"),
         ("/v1/x", {"s": ["a", "b"]}, "/v1/x?s=a&s=b"),
     ],

@@ -36,6 +36,7 @@ from nuvera_client.errors import (
     AuthenticationError,
     ConfigurationError,
     EnvironmentMismatchError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     PermissionNotGrantedError,
@@ -164,7 +165,7 @@ def test_json_body_hashed_and_ids_encoded(make_client: Any) -> None:
 
 def test_update_needs_a_field(make_client: Any) -> None:
     client, server, _ = make_client(ok(CUSTOMER))
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(InvalidArgumentError, match="at least one"):
         client.customers.update("cus_1")
     assert server.requests == []
 
@@ -882,7 +883,7 @@ def test_base_url_with_path_prefix(make_client: Any) -> None:
 @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "caf\u00e9"])
 def test_invalid_idempotency_key_refused_locally(make_client: Any, key: str) -> None:
     client, server, _ = make_client(ok(PAYMENT, 201))
-    with pytest.raises(ValueError, match="idempotency_key"):
+    with pytest.raises(InvalidArgumentError, match="idempotency_key"):
         client.payments.create(
             customer_id="c",
             beneficiary_id="b",

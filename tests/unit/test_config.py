@@ -16,6 +16,7 @@ from nuvera_client._config import (
 )
 from nuvera_client.errors import (
     ConfigurationError,
+    CredentialSourceError,
     EnvironmentMismatchError,
     InsecureTransportError,
     InvalidApiKeyError,
@@ -110,15 +111,17 @@ def test_environment_argument() -> None:
 
 def test_from_environment_variables(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
     pem = keys.private_key_pem(rsa_key)
+    encrypted = keys.private_key_pem(rsa_key, "pw")
     env = {
         "NUVERA_API_KEY": TEST,
-        "NUVERA_PRIVATE_KEY": pem,
+        "NUVERA_PRIVATE_KEY": encrypted,
         "NUVERA_PRIVATE_KEY_PASSPHRASE": "pw",
         "NUVERA_BASE_URL": "http://127.0.0.1:9999",
     }
     config = ClientConfig.resolve(env=env)
     assert config.api_key == ApiKey.parse(TEST)
-    assert config.private_key == pem.encode()
+    # Resolved through the credential chain, which parsed (and cached) the key.
+    assert keys.kid_of(config.private_key) == keys.kid_of(rsa_key)  # type: ignore[arg-type]
     assert config.passphrase == "pw"
     assert config.base_url.port == 9999
     # The secrets never show in repr.
@@ -127,8 +130,14 @@ def test_from_environment_variables(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) 
 
     key_file = tmp_path / "k.pem"
     key_file.write_text(pem)
+    key_file.chmod(0o600)
     config = ClientConfig.resolve(
         env={"NUVERA_API_KEY": TEST, "NUVERA_PRIVATE_KEY_FILE": str(key_file)}
+    )
+    assert keys.kid_of(config.private_key) == keys.kid_of(rsa_key)  # type: ignore[arg-type]
+    # With the API key given, the key file is read by the same reader, same rule.
+    config = ClientConfig.resolve(
+        api_key=TEST, env={"NUVERA_PRIVATE_KEY_FILE": str(key_file)}
     )
     assert config.private_key == pem.encode()
 
@@ -149,7 +158,7 @@ def test_missing_pieces() -> None:
         ClientConfig.resolve(env={})
     with pytest.raises(ConfigurationError, match="NUVERA_PRIVATE_KEY"):
         ClientConfig.resolve(api_key=TEST, env={})
-    with pytest.raises(ConfigurationError, match="cannot read"):
+    with pytest.raises(CredentialSourceError, match="cannot read"):
         ClientConfig.resolve(
             api_key=TEST, env={"NUVERA_PRIVATE_KEY_FILE": "/nonexistent/key.pem"}
         )

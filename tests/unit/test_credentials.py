@@ -475,7 +475,8 @@ def test_default_chain_nothing_configured_lists_all_sources() -> None:
     assert "api_key=" in message
     assert "NUVERA_API_KEY is not set" in message
     assert "NUVERA_API_KEY_FILE is not set" in message
-    assert len(info.value.reasons) == 3
+    assert len(info.value.reasons) == 4
+    assert "stores no API key" in info.value.reasons[-1]  # the profile link
 
 
 def test_default_chain_uses_real_environment(

@@ -19,6 +19,7 @@ from nuvera_client.credentials import (
     Credentials,
     CredentialSourceError,
 )
+from nuvera_client.errors import ConfigurationError
 
 
 @pytest.fixture
@@ -216,7 +217,7 @@ def test_first_get_failure_raises(pem: str) -> None:
 
 
 def test_refresh_interval_must_be_positive(pem: str) -> None:
-    with pytest.raises(ValueError, match="refresh_interval"):
+    with pytest.raises(ConfigurationError, match="refresh_interval"):
         CountingProvider(pem, refresh_interval=0)
 
 

@@ -258,3 +258,13 @@ def test_non_json_error_body() -> None:
     assert isinstance(error, ServerError)
     assert error.code == "http_502"
     assert error.request_id == "r"
+
+
+def test_refused_values_and_bounds_are_nuvera_errors_and_keep_their_old_base() -> None:
+    from nuvera_client.errors import InvalidArgumentError, LimitExceededError
+
+    assert issubclass(InvalidArgumentError, NuveraError)
+    assert issubclass(InvalidArgumentError, ValueError)
+    assert issubclass(LimitExceededError, NuveraError)
+    assert issubclass(LimitExceededError, RuntimeError)
+    assert issubclass(ConfigurationError, ValueError)

@@ -22,6 +22,7 @@ from scripted import API_KEY, BASE, CUSTOMER, PAYMENT, TS, Script, Server
 from nuvera_client._api_key import ApiKey
 from nuvera_client._base_client import NuveraDeprecationWarning
 from nuvera_client._client import AsyncNuveraClient
+from nuvera_client._fast_path import Plan
 from nuvera_client.errors import (
     APIConnectionError,
     APIError,
@@ -325,8 +326,8 @@ async def test_response_is_read_closed_and_bound(
     got: list[httpx.Response] = []
     send = pair.fast._fast.send  # type: ignore[union-attr]
 
-    async def keep(request: httpx.Request, auth: Any) -> httpx.Response:
-        response = await send(request, auth)
+    async def keep(plan: Plan, auth: Any) -> httpx.Response:
+        response = await send(plan, auth)
         got.append(response)
         return response
 

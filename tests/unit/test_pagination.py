@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from nuvera_client import _pagination
 from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
+from nuvera_client.errors import LimitExceededError, NuveraError
 
 PAGES = {
     None: PageData((1, 2), True, "c2"),
@@ -90,3 +92,30 @@ async def test_async_lazy_iteration() -> None:
     assert second is not None
     assert second.data == (3, 4)
     assert calls == [None, "c2"]
+
+
+def _endless(cursor: str | None) -> PageData[int]:
+    return PageData((1,), True, f"c{int((cursor or 'c0')[1:]) + 1}")
+
+
+def test_endless_listing_stops_with_a_nuvera_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_pagination, "MAX_PAGES", 3)
+    with pytest.raises(LimitExceededError, match="3 pages") as caught:
+        list(Page(_endless))
+    assert isinstance(caught.value, NuveraError)
+    assert isinstance(caught.value, RuntimeError)  # what it raised before
+
+
+@pytest.mark.anyio
+async def test_async_endless_listing_stops_with_a_nuvera_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_pagination, "MAX_PAGES", 3)
+
+    async def fetch(cursor: str | None) -> PageData[int]:
+        return _endless(cursor)
+
+    with pytest.raises(LimitExceededError, match="3 pages"):
+        _ = [x async for x in AsyncPage(fetch)]

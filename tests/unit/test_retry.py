@@ -11,6 +11,7 @@ from nuvera_client._retry import (
     RetryPolicy,
     RetryState,
 )
+from nuvera_client.errors import ConfigurationError
 
 NOW = 1_767_225_600.0
 
@@ -212,7 +213,7 @@ def test_other_auth_errors_final(code: str) -> None:
 
 
 def test_policy_validation() -> None:
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ConfigurationError, match=">= 0"):
         RetryPolicy(-1)
     with pytest.raises(TypeError):
         RetryPolicy(True)

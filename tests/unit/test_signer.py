@@ -18,6 +18,7 @@ from nuvera_client import RequestSigner, SigningKey
 from nuvera_client._signer import EMPTY_BODY_HASH, canonical_json, normalize_target
 from nuvera_client.errors import (
     ConfigurationError,
+    InvalidArgumentError,
     InvalidPrivateKeyError,
     InvalidTTLError,
 )
@@ -103,7 +104,7 @@ def test_issuer_audience_and_iat_range(rsa_key: rsa.RSAPrivateKey) -> None:
             RequestSigner(rsa_key, audience=bad)
     signer = RequestSigner(rsa_key)
     for bad_iat in (-1, 2**53):
-        with pytest.raises(ValueError, match="Unix seconds"):
+        with pytest.raises(InvalidArgumentError, match="Unix seconds"):
             signer.claims("GET", "/", iat=bad_iat)
 
 
@@ -149,7 +150,7 @@ def test_clock_offset_moves_iat(
 def test_method_is_uppercased_and_checked(signer: RequestSigner) -> None:
     assert signer.claims("patch", "/v1/x")["method"] == "PATCH"
     for bad in ("", "GE T", "GET\n", "/"):
-        with pytest.raises(ValueError, match="not an HTTP method"):
+        with pytest.raises(InvalidArgumentError, match="not an HTTP method"):
             signer.claims(bad, "/v1/x")
 
 
@@ -163,19 +164,19 @@ def test_body_str_is_utf8_and_bytes_hashed(signer: RequestSigner) -> None:
 
 @pytest.mark.parametrize("bad", ["A" * 64, "abc", "g" * 64, EMPTY_BODY_HASH + "0"])
 def test_bad_body_hash(signer: RequestSigner, bad: str) -> None:
-    with pytest.raises(ValueError, match="64 lowercase hex"):
+    with pytest.raises(InvalidArgumentError, match="64 lowercase hex"):
         signer.claims("POST", "/", body_hash=bad)
 
 
 @pytest.mark.parametrize("bad", ["short", "x" * 129, "has space aaaaaaaaaa", "ü" * 20])
 def test_bad_jti(signer: RequestSigner, bad: str) -> None:
-    with pytest.raises(ValueError, match="16-128"):
+    with pytest.raises(InvalidArgumentError, match="16-128"):
         signer.claims("GET", "/", jti=bad)
 
 
 def test_bad_iat(signer: RequestSigner) -> None:
     for bad in (1.5, True, "1"):
-        with pytest.raises(ValueError, match="integer"):
+        with pytest.raises(InvalidArgumentError, match="integer"):
             signer.claims("GET", "/", iat=bad)  # type: ignore[arg-type]
 
 
@@ -212,7 +213,7 @@ def test_uri_is_kept_byte_for_byte(given: str, signed: str) -> None:
 def test_uri_not_on_the_request_line_is_refused(
     signer: RequestSigner, bad: str
 ) -> None:
-    with pytest.raises(ValueError, match="origin-form request target"):
+    with pytest.raises(InvalidArgumentError, match="origin-form request target"):
         signer.claims("GET", bad)
 
 

@@ -1,4 +1,4 @@
-"""Owns the CLI profile file ``$XDG_CONFIG_HOME/nuvera/config.toml``: read and write.
+"""Owns the profile file ``$XDG_CONFIG_HOME/nuvera/config.toml``: read and write.
 
 The file holds one table per profile::
 
@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from nuvera_client._environment import ENV_PROFILE, read_environment
 from nuvera_client.errors import ConfigurationError
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 DEFAULT_PROFILE = "default"
-ENV_PROFILE = "NUVERA_PROFILE"
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _SECTION_RE = re.compile(r"\[\s*([A-Za-z0-9_-]+)\s*\]")
 _PAIR_RE = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(".*")')
@@ -197,10 +197,9 @@ def load_profile(
     ``name`` is ``--profile``; else ``NUVERA_PROFILE``; else ``default``. A profile
     named explicitly must exist.
     """
-    source = os.environ if env is None else env
-    explicit = name or source.get(ENV_PROFILE)
+    explicit = name or read_environment(env).profile
     chosen = check_name(explicit or DEFAULT_PROFILE)
-    path = config_path(source)
+    path = config_path(env)
     profiles = read_profiles(path)
     if explicit and chosen not in profiles:
         raise ConfigurationError(
