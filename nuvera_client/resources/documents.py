@@ -105,11 +105,14 @@ class Documents(SyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[Document]:
         """List documents, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+        )
 
     def upload(
         self,
@@ -213,11 +216,14 @@ class AsyncDocuments(AsyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[Document]:
         """List documents, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+        )
 
     async def upload(
         self,

@@ -44,6 +44,11 @@ EXPECTED: dict[str, list[str]] = {
         r"listed 40 customers",
         r"has_more=True",
     ],
+    "page_two.py": [
+        r"page 1: Customer 7, Customer 6, Customer 5",
+        r"page 2: Customer 4, Customer 3, Customer 2",
+        r"page 3: Customer 1",
+    ],
     "secrets_manager.py": [r"old API key revoked .* secret reads: 3"],
     "requests_integration.py": [
         r"POST /v1/customers -> 201",
