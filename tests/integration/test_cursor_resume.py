@@ -1,4 +1,4 @@
-"""``list(..., cursor=...)``: a stateless service serves "page 2" from a stored cursor."""
+"""``list(..., cursor=...)``: a stateless service serves "page 2" from a cursor."""
 
 from __future__ import annotations
 
