@@ -124,6 +124,8 @@ for number, cell in enumerate(notebook["cells"]):
         value = eval(compile(ast.Expression(last.value), f"<cell {number}>", "eval"),
                      namespace)
         print(f"[{number}] {value!r}")
+        if hasattr(value, "_repr_html_"):  # what Jupyter shows
+            print(f"[{number}:html] {value._repr_html_()}")
 """
 
 
@@ -138,6 +140,16 @@ def test_notebook_cells_run_in_order() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "ethereum, polygon, solana" in result.stdout
-    assert "'completed'" in result.stdout
+    assert "PaymentStatus.COMPLETED" in result.stdout  # readable enum repr
     assert "Decimal('42.50')" in result.stdout
+    # Rich display: a model, a page and an error as HTML tables.
+    assert "<caption>Payment</caption>" in result.stdout
+    assert "<caption>Page: 3 items, more pages follow</caption>" in result.stdout
+    assert "<caption>PermissionDeniedError</caption>" in result.stdout
+    # A DataFrame with proper dtypes: aware timestamps, exact amounts.
+    assert re.search(r"created_at\s+datetime64\[\w+, UTC\]", result.stdout)
+    assert "(Decimal('42.50'), datetime.timezone.utc)" in result.stdout
+    assert "('42.50', Decimal('42.50'))" in result.stdout
+    # The progress bar (tqdm writes it on stderr): 6 customers over 3 pages.
+    assert re.search(r"items: 100%.*6/6|items: 6item", result.stderr), result.stderr
     _assert_no_secret(output)
