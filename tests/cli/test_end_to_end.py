@@ -38,6 +38,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             "nuvera_client",
             "sandbox",
             "serve",
+            "--create",
             "--state",
             str(state),
             "--port",

@@ -47,7 +47,7 @@ def key() -> rsa.RSAPrivateKey:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     state = tmp_path_factory.mktemp("checker") / "conformance.sqlite"
     server = subprocess.Popen(
-        _nuvera("sandbox", "serve", "--port", "0", "--state", str(state)),
+        _nuvera("sandbox", "serve", "--port", "0", "--create", "--state", str(state)),
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
