@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "nuvera_client._cli.rotate",
     "nuvera_client._cli.config",
     "nuvera_client._cli.sandbox",
+    "nuvera_client._cli.completion",
 )
 
 
