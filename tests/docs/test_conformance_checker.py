@@ -101,7 +101,8 @@ def application(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     created: dict[str, str] = json.loads(result.stdout)
-    assert set(created) == {"application_id", "api_key", "kid"}
+    assert set(created) == {"application_id", "api_key", "kid", "base_url"}
+    assert created["base_url"] == "http://127.0.0.1:8787"
     return created
 
 
