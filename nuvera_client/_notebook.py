@@ -37,7 +37,8 @@ MAX_HTML_ROWS = 50
 _MAX_CELL = 200  # characters of one cell, so a huge metadata blob stays readable
 
 ProgressCallback: TypeAlias = Callable[[int, int], object]
-"""Called as ``callback(items_so_far, pages_so_far)`` after every page."""
+"""Called as ``callback(items_so_far, pages_so_far)`` after every page (for a
+download: ``callback(bytes_so_far, chunks_so_far)`` after every chunk)."""
 
 Progress: TypeAlias = "bool | ProgressCallback | None"
 """``True``: a tqdm bar (``notebook`` extra); a callable: called per page; else none."""
@@ -112,21 +113,24 @@ class _Bar(Protocol):
 class ProgressReporter:
     """Report items and pages to a tqdm bar or a callback, as pages arrive."""
 
-    def __init__(self, progress: Progress, *, description: str = "items") -> None:
+    def __init__(
+        self, progress: Progress, *, description: str = "items", unit: str = "item"
+    ) -> None:
         self._callback: ProgressCallback | None = None
         self._bar: _Bar | None = None
         self.items = 0
         self.pages = 0
         if progress is True:
             tqdm = require("tqdm.auto", "progress=True")
-            self._bar = tqdm.tqdm(desc=description, unit="item")
+            # unit="B": bytes, shown as kB / MB.
+            self._bar = tqdm.tqdm(desc=description, unit=unit, unit_scale=unit == "B")
         elif callable(progress):
             self._callback = progress
         elif progress not in (None, False):
             raise TypeError("progress must be True, False, None or a callable")
 
     def page(self, count: int) -> None:
-        """Record one page of ``count`` items."""
+        """Record one page of ``count`` items (or one chunk of ``count`` bytes)."""
         self.items += count
         self.pages += 1
         if self._bar is not None:
