@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Iterable
@@ -57,9 +58,12 @@ class Permission(str, enum.Enum):
         try:
             return cls(str(value).strip().upper())
         except ValueError:
-            known = ", ".join(p.value for p in cls)
+            known = [p.value for p in cls]
+            close = difflib.get_close_matches(str(value).strip().upper(), known, n=1)
+            guess = f"did you mean {close[0]}? " if close else ""
             raise InvalidPermissionsError(
-                f"unknown permission {value!r}; known permissions: {known}"
+                f"unknown permission {value!r}; {guess}known permissions: "
+                f"{', '.join(known)}"
             ) from None
 
     @classmethod

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import httpx
 
-from nuvera_client._pagination import AsyncPage, Page, PageData
+from nuvera_client._pagination import MAX_CURSOR_LENGTH, AsyncPage, Page, PageData
 from nuvera_client._permissions import Permission
-from nuvera_client.errors import InvalidArgumentError
+from nuvera_client.errors import ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from nuvera_client._client import AsyncNuveraClient, NuveraClient
@@ -167,6 +167,18 @@ def _jsonable(value: object) -> Any:
     return value
 
 
+def _checked_cursor(cursor: str | None) -> str | None:
+    # A stored cursor comes back from a user's session or URL: refuse junk early.
+    if cursor is None:
+        return None
+    if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_LENGTH:
+        raise ConfigurationError(
+            f"cursor must be a non-empty string of at most {MAX_CURSOR_LENGTH} "
+            "characters: pass a page's next_cursor unchanged"
+        )
+    return cursor
+
+
 class SyncResource:
     """Base of the synchronous resources: sends :class:`Call` objects."""
 
@@ -176,10 +188,14 @@ class SyncResource:
     def _send(self, call: Call[T]) -> T:
         return self._client._request(call)
 
-    def _page(self, make: Callable[[str | None], Call[PageData[T]]]) -> Page[T]:
+    def _page(
+        self,
+        make: Callable[[str | None], Call[PageData[T]]],
+        cursor: str | None = None,
+    ) -> Page[T]:
         # Checked now, so a missing permission surfaces at list(), not at iteration.
-        self._client._authorize(make(None))
-        return Page(lambda cursor: self._send(make(cursor)))
+        self._client._authorize(make(cursor))
+        return Page(lambda c: self._send(make(c)), _checked_cursor(cursor))
 
 
 class AsyncResource:
@@ -193,10 +209,14 @@ class AsyncResource:
         # frame fewer to resume per call.
         return self._client._request(call)
 
-    def _page(self, make: Callable[[str | None], Call[PageData[T]]]) -> AsyncPage[T]:
-        self._client._authorize(make(None))
+    def _page(
+        self,
+        make: Callable[[str | None], Call[PageData[T]]],
+        cursor: str | None = None,
+    ) -> AsyncPage[T]:
+        self._client._authorize(make(cursor))
 
         async def fetch(cursor: str | None) -> PageData[T]:
             return await self._send(make(cursor))
 
-        return AsyncPage(fetch)
+        return AsyncPage(fetch, _checked_cursor(cursor))

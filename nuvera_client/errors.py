@@ -12,7 +12,8 @@ Every exception derives from :class:`NuveraError`::
     │   ├── InsecureTransportError   plain HTTP to a non-loopback host
     │   ├── InvalidPermissionsError  unknown permission, or a write without its read
     │   ├── CredentialsNotConfiguredError  a credential provider has nothing set
-    │   └── InsecureCredentialsFileError   a key file readable by group/others
+    │   ├── InsecureCredentialsFileError   a key file readable by group/others
+    │   └── OptionalDependencyError  an extra is not installed (pandas, tqdm, respx)
     ├── InvalidArgumentError         a call argument with a refused value (ValueError)
     ├── CredentialSourceError        a credential source failed or holds junk
     ├── LimitExceededError           a bound the SDK keeps (attempts, pages)
@@ -70,6 +71,7 @@ __all__ = [
     "NotFoundError",
     "NuveraDeprecationWarning",
     "NuveraError",
+    "OptionalDependencyError",
     "PassphraseError",
     "PermissionDeniedError",
     "PermissionNotGrantedError",
@@ -85,6 +87,25 @@ __all__ = [
 
 class NuveraError(Exception):
     """Base class of every error raised by this SDK."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's default would walk attributes; the message is the safe summary.
+        printer.text(f"{type(self).__name__}: {self}")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>"
+            for name, value in self._display_fields()
+        )
+        return (
+            f"<table><caption>{html.escape(type(self).__name__)}</caption>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+    def _display_fields(self) -> list[tuple[str, object]]:
+        return [("message", str(self))]
 
 
 class ConfigurationError(NuveraError, ValueError):
@@ -171,6 +192,18 @@ class LimitExceededError(NuveraError, RuntimeError):
     """
 
 
+class OptionalDependencyError(ConfigurationError, ImportError):
+    """A feature needs a package of an extra that is not installed.
+
+    Attributes:
+        package: the missing package, e.g. ``"pandas"``.
+    """
+
+    def __init__(self, message: str, *, package: str) -> None:
+        super().__init__(message)
+        self.package = package
+
+
 class PermissionNotGrantedError(NuveraError):
     """A call needs a permission outside the ``permissions=`` given to the client.
 
@@ -229,12 +262,26 @@ class APIError(NuveraError):
         prefix = f"[{self.request_id}] " if self.request_id else ""
         text = f"{prefix}{self.status_code} {self.code}: {self.message}"
         extra = self._explain()
-        if extra:
-            text = f"{text} ({extra})"
+        # Said once: a server message that already names it (needs X) is enough.
+        if extra and extra not in self.message:
+            text = f"{text.rstrip('.')} ({extra})"
         hint = _HINTS.get(self.code) or self.hint
         if hint:
-            text = f"{text}. {hint}"
+            text = f"{text.rstrip('.')}. {hint}"
         return text
+
+    def _display_fields(self) -> list[tuple[str, object]]:
+        fields: list[tuple[str, object]] = [
+            ("status", self.status_code),
+            ("code", self.code),
+            ("message", self.message),
+            ("request_id", self.request_id or ""),
+        ]
+        fields += [(f"details.{k}", v) for k, v in sorted(self.details.items())]
+        hint = _HINTS.get(self.code) or self.hint
+        if hint:
+            fields.append(("what to do", hint))
+        return fields
 
     def _explain(self) -> str:
         return ""
@@ -305,7 +352,9 @@ class PermissionDeniedError(APIError):
 
     def _explain(self) -> str:
         needed = self.required_permission
-        return f"needs {needed}" if needed else ""
+        if not needed or needed in self.message:
+            return ""  # the server's message already names it
+        return f"needs {needed}"
 
 
 class NotFoundError(APIError):

@@ -21,10 +21,61 @@ _COMMAND_MODULES = (
     "nuvera_client._cli.rotate",
     "nuvera_client._cli.config",
     "nuvera_client._cli.sandbox",
+    "nuvera_client._cli.completion",
 )
 
 
-class _Parser(argparse.ArgumentParser):
+class _RecordingGroup:
+    """A group of a RecordingParser: its add_argument records on the parser."""
+
+    def __init__(self, group: Any, recorded: list[argparse.Action]) -> None:
+        self._group = group
+        self._recorded = recorded
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action: argparse.Action = self._group.add_argument(*args, **kwargs)
+        self._recorded.append(action)
+        return action
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
+
+
+class RecordingParser(argparse.ArgumentParser):
+    """An ArgumentParser that keeps its actions in public ``recorded_actions``.
+
+    argparse lists a parser's actions only in a private attribute; shell completion
+    walks this list instead.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.recorded_actions: list[argparse.Action] = []
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.recorded_actions.append(action)
+        return action
+
+    def add_argument_group(self, *args: Any, **kwargs: Any) -> Any:
+        return _RecordingGroup(
+            super().add_argument_group(*args, **kwargs), self.recorded_actions
+        )
+
+    def add_mutually_exclusive_group(self, *args: Any, **kwargs: Any) -> Any:
+        return _RecordingGroup(
+            super().add_mutually_exclusive_group(*args, **kwargs),
+            self.recorded_actions,
+        )
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("parser_class", RecordingParser)
+        action = super().add_subparsers(**kwargs)
+        self.recorded_actions.append(action)
+        return action
+
+
+class _Parser(RecordingParser):
     """The top parser: lets a kid that starts with "-" stand as a positional."""
 
     def parse_known_args(  # type: ignore[override]

@@ -29,6 +29,9 @@ from ._common import (
 from ._settings import Settings, add_credential_options, resolve_settings
 
 CLOCK_LEEWAY = 10  # PROTOCOL §3 checks 13/14
+LOCAL_SANDBOX_URL = "http://127.0.0.1:8787"
+"""Where ``nuvera sandbox serve`` listens by default; probed for test keys."""
+LOCAL_PROBE_TIMEOUT = 0.5
 P = Permission
 READ_PROBES: tuple[tuple[Permission, str], ...] = (
     (P.CUSTOMERS_READ, "/v1/customers?limit=1"),
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     checks: list[Check] = []
     key = _check_api_key(settings, checks)
-    url = _check_base_url(settings, key, checks)
+    url = _check_base_url(settings, key, checks, probe_local=not args.offline)
     signer = _check_private_key(settings, checks)
     _check_public_key(args, settings, signer, checks)
     if args.offline:
@@ -147,7 +150,11 @@ def _check_api_key(settings: Settings, checks: list[Check]) -> ApiKey | None:
 
 
 def _check_base_url(
-    settings: Settings, key: ApiKey | None, checks: list[Check]
+    settings: Settings,
+    key: ApiKey | None,
+    checks: list[Check],
+    *,
+    probe_local: bool = True,
 ) -> httpx.URL | None:
     try:
         url = settings.base_url(key)
@@ -155,8 +162,42 @@ def _check_base_url(
         fix = "set NUVERA_BASE_URL / --base-url to match the key's environment"
         checks.append(Check("base url", "fail", str(exc), fix))
         return None
+    implicit = settings.base_url_text is None
+    is_test = key is not None and key.env == "test"
+    # The first-time trap: a test key defaults to the hosted sandbox while the
+    # partner runs `nuvera sandbox serve` locally. Say so instead of timing out.
+    if (
+        probe_local
+        and implicit
+        and is_test
+        and local_sandbox_answers(LOCAL_SANDBOX_URL)
+    ):
+        checks.append(
+            Check(
+                "base url",
+                "fail",
+                f"{url} (the test key's default), but a local Nuvera sandbox "
+                f"answers on {LOCAL_SANDBOX_URL}",
+                f"export NUVERA_BASE_URL={LOCAL_SANDBOX_URL} to use the local "
+                f"sandbox (or NUVERA_BASE_URL={url} to keep the hosted one)",
+            )
+        )
+        return None
     checks.append(Check("base url", "ok", f"{url} (from {settings.base_url_source})"))
     return url
+
+
+def local_sandbox_answers(base_url: str) -> bool:
+    """Whether a Nuvera sandbox answers at ``base_url`` (an unsigned GET, 401)."""
+    try:
+        response = httpx.get(
+            f"{base_url}/v1/crypto/assets", timeout=LOCAL_PROBE_TIMEOUT
+        )
+    except httpx.HTTPError:
+        return False
+    if "x-request-id" not in response.headers or response.status_code != 401:
+        return False
+    return _error_code(response) == "missing_api_key"
 
 
 def _check_private_key(settings: Settings, checks: list[Check]) -> RequestSigner | None:
@@ -218,7 +259,9 @@ def _check_server(
                 "server",
                 "fail",
                 f"cannot reach {client.base_url}: {exc}",
-                "check the base URL and that the server is running",
+                "check the base URL and that the server is running (a local "
+                "sandbox: `nuvera sandbox serve`, then "
+                f"export NUVERA_BASE_URL={LOCAL_SANDBOX_URL})",
             )
         )
         return False

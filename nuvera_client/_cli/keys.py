@@ -144,6 +144,11 @@ def generate(args: argparse.Namespace) -> int:
     print(
         "  3. export NUVERA_API_KEY=... (the key shown once when the app was created)"
     )
+    print(
+        "     local sandbox: nuvera sandbox serve --state FILE, then "
+        "export NUVERA_BASE_URL=http://127.0.0.1:8787"
+    )
+    print("     (a test key otherwise goes to the hosted sandbox)")
     print("  4. nuvera doctor")
     return EXIT_OK
 

@@ -2,8 +2,12 @@
 
 Exit codes: 0 ok, 1 refused by the platform (role, limit, unknown id), 2 usage or
 configuration (bad file, non-loopback host without ``--allow-remote``). Expected
-errors print one line on stderr, never a traceback. Only ``app create`` and
-``keys rotate-api-key`` print a secret: the one-time API key, by design.
+errors print one ``nuvera:`` line on stderr, never a traceback. Only ``app create``
+and ``keys rotate-api-key`` print a secret: the one-time API key, by design.
+
+``--state FILE`` must name an existing state file, so a typo is refused instead of
+starting an empty sandbox; ``app create`` and ``users create`` create a missing file
+(and say so on stderr), and ``serve --create`` does.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 DEFAULT_PORT = 8787
+LOCAL_BASE_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+"""Where ``nuvera sandbox serve`` listens by default (PROTOCOL §7, local sandbox)."""
 
 
 # A kid is 43 base64url characters and may start with "-" (1 in 64): argparse would
@@ -66,7 +72,21 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="default 8787")
     serve.add_argument(
-        "--state", metavar="FILE", help="SQLite state file (default: memory)"
+        "--state",
+        metavar="FILE",
+        help="SQLite state file, which must exist unless --create (default: memory)",
+    )
+    serve.add_argument(
+        "--create",
+        action="store_true",
+        help="create the --state file when it does not exist yet",
+    )
+    serve.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="log one line per request on stderr (method, path without query "
+        "values, status, error code, request id)",
     )
     serve.add_argument(
         "--clock-offset",
@@ -97,6 +117,8 @@ def register(subparsers: Any) -> None:
     create.add_argument("--name", required=True)
     create.add_argument(
         "--permissions",
+        "--set",
+        dest="permissions",
         required=True,
         metavar="A,B",
         help="comma-separated, e.g. CUSTOMERS_READ,PAYMENTS_READ",
@@ -128,7 +150,14 @@ def register(subparsers: Any) -> None:
     perms = app_sub.add_parser("permissions", help="replace the permission set")
     _common(perms)
     perms.add_argument("application_id", metavar="APP_ID")
-    perms.add_argument("--set", required=True, metavar="A,B", dest="permissions")
+    perms.add_argument(
+        "--permissions",
+        "--set",
+        dest="permissions",
+        required=True,
+        metavar="A,B",
+        help="the whole new set, comma-separated (--set is the same option)",
+    )
     perms.set_defaults(func=_run(_app_permissions))
 
     keys = sub.add_parser("keys", help="rotate API keys and signing keys")
@@ -203,18 +232,18 @@ def _run(
             from nuvera_client.sandbox import SandboxError
         except ModuleNotFoundError as exc:
             print(
-                f"error: the sandbox needs the 'sandbox' extra ({exc.name} is missing):"
-                " pip install 'nuvera-client[sandbox]'",
+                f"nuvera: error: the sandbox needs the 'sandbox' extra ({exc.name} is"
+                " missing): pip install 'nuvera-client[sandbox]'",
                 file=sys.stderr,
             )
             return EXIT_USAGE
         try:
             return handler(args)
         except _UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"nuvera: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except SandboxError as exc:
-            print(f"refused ({exc.code}): {exc.message}", file=sys.stderr)
+            print(f"nuvera: refused ({exc.code}): {exc.message}", file=sys.stderr)
             return EXIT_REFUSED
 
     return run
@@ -225,10 +254,7 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Iterator[Sandbox
     from nuvera_client.sandbox import Sandbox
 
     path = Path(args.state)
-    if not create and not path.is_file():
-        raise _UsageError(f"no state file at {path} (create one with 'app create')")
-    if path.exists() and not path.is_file():
-        raise _UsageError(f"{path} is not a file")
+    _check_state(path, create=create)
     try:
         sandbox = Sandbox(state=path)
     except Exception as exc:  # sqlite3.DatabaseError and friends: not our file
@@ -237,6 +263,25 @@ def _open(args: argparse.Namespace, *, create: bool = False) -> Iterator[Sandbox
         yield sandbox
     finally:
         sandbox.close()
+
+
+def _check_state(path: Path, *, create: bool) -> None:
+    if path.exists() and not path.is_file():
+        raise _UsageError(f"{path} is not a file")
+    if path.is_file():
+        return
+    if not create:
+        raise _UsageError(
+            f"no state file at {path} (a typo?); create one with 'nuvera sandbox app "
+            "create --state FILE ...' or 'nuvera sandbox serve --create --state FILE'"
+        )
+    if not path.parent.is_dir():
+        raise _UsageError(f"cannot create {path}: no directory {path.parent}")
+    print(f"nuvera: creating a new state file {path}", file=sys.stderr)
+
+
+def _export_line(base_url: str) -> str:
+    return f"export NUVERA_BASE_URL={base_url}"
 
 
 def _permissions(text: str) -> list[str]:
@@ -278,6 +323,8 @@ def _serve(args: argparse.Namespace) -> int:
         parse_rate(args.rate_limit)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
+    if args.state:
+        _check_state(Path(args.state), create=args.create)
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
@@ -295,14 +342,25 @@ def _serve(args: argparse.Namespace) -> int:
         sock.close()
         raise _UsageError(f"cannot open state file {args.state}: {exc}") from None
     where = args.state or "memory"
+    base_url = base_url_of(sock)
     print(
-        f"Nuvera sandbox on {base_url_of(sock)} (state: {where}); Ctrl-C stops it.",
+        f"Nuvera sandbox on {base_url} (state: {where}); Ctrl-C stops it.",
         file=sys.stderr,
     )
+    # On stdout, alone: a test key defaults to the hosted sandbox, not this one.
+    print(f"{_export_line(base_url)}  # point the SDK and the CLI here", flush=True)
     if not is_loopback(args.host):
-        print("warning: serving beyond loopback (--allow-remote)", file=sys.stderr)
+        print(
+            "nuvera: warning: serving beyond loopback (--allow-remote)",
+            file=sys.stderr,
+        )
+    app: Any = sandbox.app
+    if args.verbose:
+        from ._request_log import RequestLog
+
+        app = RequestLog(app, lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        uvicorn.Server(uvicorn_config(sandbox.app)).run(sockets=[sock])
+        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
     finally:
         sock.close()
         sandbox.close()
@@ -342,6 +400,7 @@ def _app_create(args: argparse.Namespace) -> int:
                 "application_id": created.id,
                 "api_key": created.api_key,
                 "kid": created.kid,
+                "base_url": LOCAL_BASE_URL,
             }
         )
     else:
@@ -350,6 +409,11 @@ def _app_create(args: argparse.Namespace) -> int:
         print(f"kid: {created.kid}")
         if out is not None:
             print(f"Private key written to {out} (mode 0600)")
+        print()
+        print("To call it through the local sandbox (a test key otherwise goes to")
+        print("the hosted sandbox):")
+        print(f"  nuvera sandbox serve --state {args.state}")
+        print(f"  {_export_line(LOCAL_BASE_URL)}")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import shlex
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from typing import Any
 import httpx
 
 from nuvera_client._api_key import ApiKey
-from nuvera_client._config import check_base_url
-from nuvera_client._signer import MAX_TTL
+from nuvera_client._config import ENV_API_KEY, check_base_url
+from nuvera_client._signer import DEFAULT_TTL, MAX_TTL
 
 from ._common import (
     EXIT_OK,
@@ -35,9 +36,11 @@ def register(subparsers: Any) -> None:
         "sign",
         help="sign a request: headers, claims, or a curl command",
         description="Sign one request with the configured key and print its headers "
-        "(token masked unless --show-token) and decoded claims; --curl writes the "
-        "exact body and the secret headers to a private temporary directory and "
-        "prints a curl command that sends those very bytes.",
+        "(token masked unless --show-token) and decoded claims; --curl prints only a "
+        "shell script on stdout (the summary goes to stderr) whose curl sends the "
+        "exact signed bytes: the body and the short-lived token wait in a private "
+        "temporary directory, the API key is read from where it is kept when the "
+        "script runs and is written nowhere.",
     )
     parser.add_argument("method", metavar="METHOD")
     parser.add_argument(
@@ -56,12 +59,16 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="print the whole token (it grants access until it expires)",
     )
-    parser.add_argument("--curl", action="store_true", help="print a curl command")
+    parser.add_argument(
+        "--curl",
+        action="store_true",
+        help="print only a curl script on stdout (summary on stderr)",
+    )
     parser.add_argument(
         "--ttl",
         type=int,
-        default=MAX_TTL,
-        help=f"token lifetime in seconds, 1..{MAX_TTL} (default {MAX_TTL})",
+        default=DEFAULT_TTL,
+        help=f"token lifetime in seconds, 1..{MAX_TTL} (default {DEFAULT_TTL})",
     )
     add_credential_options(parser)
     add_format_option(parser, json_flag=False)
@@ -117,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
     headers.update(extra)
     curl = None
     if args.curl and api_key is not None:
-        curl = curl_command(method, url, body, api_key.reveal(), token, extra)
+        source = _key_reference(
+            settings.api_key_source, getattr(args, "api_key_file", None)
+        )
+        curl = curl_script(method, url, body, source, token, extra, ttl=args.ttl)
     if args.format == "json":
         print_json(
             {
@@ -131,20 +141,20 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
-    print(f"{method} {uri}  ({len(body.content)} body bytes, kid {signer.kid})")
+    # With --curl, stdout carries the script alone (`... --curl > req.sh`).
+    summary = sys.stderr if curl else sys.stdout
+    print(
+        f"{method} {uri}  ({len(body.content)} body bytes, kid {signer.kid})",
+        file=summary,
+    )
     for name, value in headers.items():
-        print(f"{name}: {value}")
-    print()
-    print("claims:")
+        print(f"{name}: {value}", file=summary)
+    print(file=summary)
+    print("claims:", file=summary)
     for claim, claim_value in claims.items():
-        print(f"  {claim}: {claim_value}")
+        print(f"  {claim}: {claim_value}", file=summary)
     if curl:
-        print()
-        print(
-            "# The headers file holds the API key and the token (valid "
-            f"{args.ttl}s, one use); remove its directory when done."
-        )
-        print(curl)
+        print(curl, end="")
     return EXIT_OK
 
 
@@ -170,26 +180,43 @@ def _parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def curl_command(
+def _key_reference(source: str, key_file: str | None) -> str:
+    # A shell expression the script expands when it runs: the key is never copied.
+    if key_file:
+        return f"$(cat {shlex.quote(key_file)})"
+    if source != ENV_API_KEY:
+        print(
+            f"nuvera: the API key comes from {source}; the script reads "
+            f"${ENV_API_KEY}: export it before running the script",
+            file=sys.stderr,
+        )
+    return f"${{{ENV_API_KEY}:?export {ENV_API_KEY} first}}"
+
+
+def curl_script(
     method: str,
     url: httpx.URL,
     body: Body,
-    api_key: str,
+    api_key_reference: str,
     token: str,
     extra: list[tuple[str, str]],
+    *,
+    ttl: int,
 ) -> str:
-    """Write the secret headers and the body to a 0700 directory; return curl's line.
+    """Write the token and the body to a 0700 directory; return a ``sh`` script.
 
     The body goes through ``--data-binary @file``, so curl sends exactly the bytes
     that were hashed; ``--path-as-is`` and ``--globoff`` keep the target unchanged.
+    The API key reaches curl on its standard input (a here-document expanding
+    ``api_key_reference``), so it is neither on disk nor in curl's arguments.
     """
     directory = Path(tempfile.mkdtemp(prefix="nuvera-sign-"))
-    headers_file = directory / "headers"
-    fd = os.open(headers_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    token_file = directory / "token"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(f"x-api-key: {api_key}\nAuthorization: Bearer {token}\n")
+        handle.write(f"Authorization: Bearer {token}\n")
     parts = ["curl", "--silent", "--show-error", "--path-as-is", "--globoff"]
-    parts += ["--request", method, "--header", f"@{headers_file}"]
+    parts += ["--request", method, "--header", f"@{token_file}", "--header", "@-"]
     for name, value in extra:
         parts += ["--header", f"{name}: {value}"]
     if body.content_type:
@@ -199,4 +226,12 @@ def curl_command(
         body_file.write_bytes(body.content)
         parts += ["--data-binary", f"@{body_file}"]
     parts.append(str(url))
-    return shlex.join(parts)
+    return (
+        "#!/bin/sh\n"
+        f"# nuvera sign: {method} {url.raw_path.decode('ascii')}; the token is valid "
+        f"{ttl}s for one request.\n"
+        f"# {directory} holds the token and the body (no API key); remove it after.\n"
+        f"{shlex.join(parts)} <<NUVERA_API_KEY_HEADER\n"
+        f"x-api-key: {api_key_reference}\n"
+        "NUVERA_API_KEY_HEADER\n"
+    )

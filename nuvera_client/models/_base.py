@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TypeAlias, TypeVar, Union
 
+from nuvera_client import _notebook
+
 __all__ = ["JSONValue", "NuveraModel", "OpenEnum", "format_datetime", "parse_datetime"]
 
 JSONValue: TypeAlias = (
@@ -41,6 +43,12 @@ class OpenEnum(str, enum.Enum):
 
     def __str__(self) -> str:
         return str(self.value)
+
+    def __repr__(self) -> str:
+        # PaymentStatus.COMPLETED reads as code; an unknown value shows its text.
+        if self.is_known:
+            return f"{type(self).__name__}.{self.name}"
+        return f"{type(self).__name__}({self.value!r})"
 
     @property
     def is_known(self) -> bool:
@@ -249,6 +257,21 @@ class NuveraModel:
             model.__dict__.update(kwargs)
             return model
         return cls(**kwargs)
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the fields as typed values, for pandas and friends.
+
+        Unlike ``to_dict()`` (JSON-safe: strings for amounts and timestamps),
+        amounts stay ``Decimal``, timestamps aware ``datetime`` and statuses
+        enum members; nested models become dicts; unknown fields are included.
+        """
+        return _notebook.to_record(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        return _notebook.model_html(self)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the JSON object this model came from (unknown fields included)."""

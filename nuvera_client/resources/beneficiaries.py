@@ -114,12 +114,14 @@ class Beneficiaries(SyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[Beneficiary]:
         """List beneficiaries, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda cursor: _list(cursor, customer_id, limit, max_retries, timeout)
+            lambda c: _list(c, customer_id, limit, max_retries, timeout),
+            cursor,
         )
 
     def create(
@@ -191,12 +193,14 @@ class AsyncBeneficiaries(AsyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[Beneficiary]:
         """List beneficiaries, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda cursor: _list(cursor, customer_id, limit, max_retries, timeout)
+            lambda c: _list(c, customer_id, limit, max_retries, timeout),
+            cursor,
         )
 
     async def create(

@@ -79,11 +79,14 @@ class CryptoAssets(SyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[CryptoAsset]:
         """List the supported assets; iterating follows every page lazily."""
-        return self._page(lambda c: _list_assets(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_assets(c, limit, max_retries, timeout), cursor
+        )
 
     def retrieve(
         self,
@@ -103,11 +106,14 @@ class CryptoNetworks(SyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[CryptoNetwork]:
         """List the supported networks; iterating follows every page lazily."""
-        return self._page(lambda c: _list_networks(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_networks(c, limit, max_retries, timeout), cursor
+        )
 
 
 class Crypto:
@@ -127,11 +133,14 @@ class AsyncCryptoAssets(AsyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[CryptoAsset]:
         """List the supported assets; iterating follows every page lazily."""
-        return self._page(lambda c: _list_assets(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_assets(c, limit, max_retries, timeout), cursor
+        )
 
     async def retrieve(
         self,
@@ -151,11 +160,14 @@ class AsyncCryptoNetworks(AsyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[CryptoNetwork]:
         """List the supported networks; iterating follows every page lazily."""
-        return self._page(lambda c: _list_networks(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_networks(c, limit, max_retries, timeout), cursor
+        )
 
 
 class AsyncCrypto:

@@ -106,14 +106,14 @@ class Customers(SyncResource):
         external_id: str | None = None,
         status: CustomerStatus | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[Customer]:
         """List customers, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda cursor: _list(
-                cursor, email, external_id, status, limit, max_retries, timeout
-            )
+            lambda c: _list(c, email, external_id, status, limit, max_retries, timeout),
+            cursor,
         )
 
     def create(
@@ -189,14 +189,14 @@ class AsyncCustomers(AsyncResource):
         external_id: str | None = None,
         status: CustomerStatus | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[Customer]:
         """List customers, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda cursor: _list(
-                cursor, email, external_id, status, limit, max_retries, timeout
-            )
+            lambda c: _list(c, email, external_id, status, limit, max_retries, timeout),
+            cursor,
         )
 
     async def create(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 
+from nuvera_client._notebook import Progress, ProgressReporter
 from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
@@ -105,11 +106,14 @@ class Documents(SyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[Document]:
         """List documents, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+        )
 
     def upload(
         self,
@@ -186,10 +190,16 @@ class Documents(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        progress: Progress = None,
     ) -> Path:
-        """Write a document's content to ``path``, streaming; returns the path."""
+        """Write a document's content to ``path``, streaming; returns the path.
+
+        ``progress=True`` shows a tqdm bar of the bytes written (the ``notebook``
+        extra); a callable gets ``(bytes_so_far, chunks_so_far)`` per chunk.
+        """
         target = Path(path)
         partial = _partial_path(target)
+        reporter = ProgressReporter(progress, description=target.name, unit="B")
         try:
             with (
                 self.stream(
@@ -199,8 +209,10 @@ class Documents(SyncResource):
             ):
                 for chunk in chunks:
                     out.write(chunk)
+                    reporter.page(len(chunk))
             os.replace(partial, target)
         finally:
+            reporter.close()
             partial.unlink(missing_ok=True)
         return target
 
@@ -213,11 +225,14 @@ class AsyncDocuments(AsyncResource):
         *,
         customer_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[Document]:
         """List documents, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, customer_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+        )
 
     async def upload(
         self,
@@ -294,10 +309,16 @@ class AsyncDocuments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        progress: Progress = None,
     ) -> Path:
-        """Write a document's content to ``path``, streaming; returns the path."""
+        """Write a document's content to ``path``, streaming; returns the path.
+
+        ``progress=True`` shows a tqdm bar of the bytes written (the ``notebook``
+        extra); a callable gets ``(bytes_so_far, chunks_so_far)`` per chunk.
+        """
         target = Path(path)
         partial = _partial_path(target)
+        reporter = ProgressReporter(progress, description=target.name, unit="B")
         try:
             async with (
                 self.stream(
@@ -307,7 +328,9 @@ class AsyncDocuments(AsyncResource):
             ):
                 async for chunk in chunks:
                     await out.write(chunk)
+                    reporter.page(len(chunk))
             os.replace(partial, target)
         finally:
+            reporter.close()
             partial.unlink(missing_ok=True)
         return target

@@ -105,12 +105,14 @@ class Payments(SyncResource):
         customer_id: str | None = None,
         status: PaymentStatus | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[Payment]:
         """List payments, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, customer_id, status, limit, max_retries, timeout)
+            lambda c: _list(c, customer_id, status, limit, max_retries, timeout),
+            cursor,
         )
 
     def create(
@@ -183,12 +185,14 @@ class AsyncPayments(AsyncResource):
         customer_id: str | None = None,
         status: PaymentStatus | str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[Payment]:
         """List payments, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, customer_id, status, limit, max_retries, timeout)
+            lambda c: _list(c, customer_id, status, limit, max_retries, timeout),
+            cursor,
         )
 
     async def create(

@@ -58,11 +58,14 @@ class ScreeningResults(SyncResource):
         *,
         subject_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[ScreeningResult]:
         """List screening results; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, subject_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, subject_id, limit, max_retries, timeout), cursor
+        )
 
     def retrieve(
         self,
@@ -91,11 +94,14 @@ class AsyncScreeningResults(AsyncResource):
         *,
         subject_id: str | None = None,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[ScreeningResult]:
         """List screening results; iterating follows every page lazily."""
-        return self._page(lambda c: _list(c, subject_id, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list(c, subject_id, limit, max_retries, timeout), cursor
+        )
 
     async def retrieve(
         self,

@@ -155,12 +155,14 @@ class TicketMessages(SyncResource):
         ticket_id: str,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[SupportMessage]:
         """List a ticket's messages; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout)
+            lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout),
+            cursor,
         )
 
     def create(
@@ -193,11 +195,14 @@ class Tickets(SyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> Page[SupportTicket]:
         """List tickets, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list_tickets(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_tickets(c, limit, max_retries, timeout), cursor
+        )
 
     def create(
         self,
@@ -256,12 +261,14 @@ class AsyncTicketMessages(AsyncResource):
         ticket_id: str,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[SupportMessage]:
         """List a ticket's messages; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout)
+            lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout),
+            cursor,
         )
 
     async def create(
@@ -294,11 +301,14 @@ class AsyncTickets(AsyncResource):
         self,
         *,
         limit: int | None = None,
+        cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
     ) -> AsyncPage[SupportTicket]:
         """List tickets, newest first; iterating follows every page lazily."""
-        return self._page(lambda c: _list_tickets(c, limit, max_retries, timeout))
+        return self._page(
+            lambda c: _list_tickets(c, limit, max_retries, timeout), cursor
+        )
 
     async def create(
         self,

@@ -200,3 +200,56 @@ def test_bad_expect_is_a_usage_error(cli, app_env):
     result = cli("doctor", "--expect", "EVERYTHING")
     assert result.code == 2
     assert "unknown permission" in result.err
+
+
+def test_notices_a_local_sandbox_when_a_test_key_has_no_base_url(
+    cli, make_app, monkeypatch, sandbox_server
+):
+    from nuvera_client._cli import doctor
+
+    app = make_app(["CRYPTO_READ"])
+    use(monkeypatch, app)
+    monkeypatch.delenv("NUVERA_BASE_URL")
+    # The probe's address stands in for 127.0.0.1:8787 (another test may hold it).
+    monkeypatch.setattr(doctor, "LOCAL_SANDBOX_URL", app.base_url)
+    result = cli("doctor", "--json")
+    assert result.code == 1
+    checks = checks_of(result.out)
+    base = checks["base url"]
+    assert base["status"] == "fail"
+    assert f"a local Nuvera sandbox answers on {app.base_url}" in base["detail"]
+    assert f"export NUVERA_BASE_URL={app.base_url}" in base["fix"]
+    # Nothing was sent to the hosted sandbox: the server checks wait for the fix.
+    assert checks["server"]["status"] == "skip"
+    # With the base URL set, the local sandbox is simply used.
+    monkeypatch.setenv("NUVERA_BASE_URL", app.base_url)
+    assert cli("doctor", "--json").code == 0
+
+
+def test_local_probe_ignores_servers_that_are_not_a_sandbox(monkeypatch):
+    import httpx
+
+    from nuvera_client._cli import doctor
+
+    def answer(status: int, body: bytes, headers: dict[str, str]):
+        def handler(request: httpx.Request) -> httpx.Response:
+            assert request.url.host == "127.0.0.1"
+            return httpx.Response(status, content=body, headers=headers)
+
+        return handler
+
+    sandbox_body = b'{"error": {"code": "missing_api_key", "type": "x", "message": ""}}'
+    for status, body, headers, expected in (
+        (401, sandbox_body, {"x-request-id": "req_1"}, True),
+        (401, sandbox_body, {}, False),
+        (200, b"<html>", {"x-request-id": "r"}, False),
+        (401, b"{}", {"x-request-id": "r"}, False),
+    ):
+        transport = httpx.MockTransport(answer(status, body, headers))
+
+        def fake_get(url, *, timeout, transport=transport):
+            with httpx.Client(transport=transport) as client:
+                return client.get(url, timeout=timeout)
+
+        monkeypatch.setattr(httpx, "get", fake_get)
+        assert doctor.local_sandbox_answers("http://127.0.0.1:8787") is expected

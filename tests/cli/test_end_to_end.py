@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import socket
 import subprocess
 import sys
@@ -38,6 +37,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             "nuvera_client",
             "sandbox",
             "serve",
+            "--create",
             "--state",
             str(state),
             "--port",
@@ -137,14 +137,15 @@ def test_partner_story_through_the_cli(served, tmp_path):
         env=env,
     )
     assert signed.code == 0, signed.err
-    line = next(x for x in signed.out.splitlines() if x.startswith("curl "))
-    argv = shlex.split(line)
+    # stdout is the script alone; it reads the API key from the environment.
+    assert signed.out.startswith("#!/bin/sh\n")
     done = subprocess.run(
-        ["/usr/bin/curl", *argv[1:]],
+        ["/bin/sh", "-c", signed.out],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert [c["email"] for c in json.loads(done.stdout)["data"]] == [

@@ -31,6 +31,10 @@ def test_generate_writes_a_0600_private_key_and_prints_the_public_key(cli, tmp_p
     assert public.read_text().strip() in result.out
     assert "Next steps" in result.out
     assert "nuvera doctor" in result.out
+    # The local-sandbox path names the base URL (a test key defaults to hosted).
+    assert "export NUVERA_BASE_URL=http://127.0.0.1:8787" in result.out
+    steps = result.out.split("Next steps", 1)[1]
+    assert steps.index("NUVERA_BASE_URL") < steps.index("nuvera doctor")
     for line in private_key_lines(private.read_text()):
         assert line not in result.out + result.err
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import stat
 import subprocess
@@ -18,15 +19,22 @@ from .conftest import private_key_lines, run_subprocess
 CURL = "/usr/bin/curl"
 
 
-def run_curl(command_line: str) -> tuple[int, dict[str, Any]]:
-    argv = shlex.split(command_line)
-    assert argv[0] == "curl"
+def run_curl(
+    script: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Run the printed script with ``sh``, as a user would; return status and JSON."""
+    assert script.startswith("#!/bin/sh\n")
+    line = curl_line(script)
+    measured = script.replace(
+        line, f"{CURL} --write-out '\\n%{{http_code}}' {line[5:]}"
+    )
     done = subprocess.run(
-        [CURL, *argv[1:], "--write-out", "\n%{http_code}"],
+        ["/bin/sh", "-c", measured],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr
     body, _, status = done.stdout.rpartition("\n")
@@ -35,6 +43,12 @@ def run_curl(command_line: str) -> tuple[int, dict[str, Any]]:
 
 def curl_line(out: str) -> str:
     return next(line for line in out.splitlines() if line.startswith("curl "))
+
+
+def script_files(line: str) -> Path:
+    """The private directory named by a curl line (token and body files)."""
+    argv = shlex.split(line.split(" <<", 1)[0])
+    return Path(argv[argv.index("--header") + 1][1:]).parent
 
 
 def test_sign_masks_the_token_and_shows_claims(cli, app_env):
@@ -113,10 +127,10 @@ def test_curl_json_body_is_accepted(cli, app_env):
     line = curl_line(result.out)
     assert app_env.api_key not in result.out
     assert "--data-binary @" in line
-    headers_file = Path(shlex.split(line)[shlex.split(line).index("--header") + 1][1:])
-    assert stat.S_IMODE(headers_file.stat().st_mode) == 0o600
-    assert stat.S_IMODE(headers_file.parent.stat().st_mode) == 0o700
-    status, payload = run_curl(line)
+    directory = script_files(line)
+    assert stat.S_IMODE((directory / "token").stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    status, payload = run_curl(result.out)
     assert status == 201, payload
     assert payload["email"] == "curl@example.com"
     assert payload["id"].startswith("cus_")
@@ -130,7 +144,7 @@ def test_curl_get_with_encoded_query_is_accepted(cli, app_env):
         "--curl",
     )
     assert result.code == 0, result.err
-    status, payload = run_curl(curl_line(result.out))
+    status, payload = run_curl(result.out)
     assert status == 200, payload
     assert payload["data"] == []
 
@@ -164,7 +178,7 @@ def test_curl_multipart_upload_is_accepted(cli, app_env, tmp_path):
     assert result.code == 0, result.err
     line = curl_line(result.out)
     assert "multipart/form-data; boundary=" in line
-    status, payload = run_curl(line)
+    status, payload = run_curl(result.out)
     assert status == 201, payload
     assert payload["size"] == document.stat().st_size
     assert payload["sha256"] == hashlib.sha256(document.read_bytes()).hexdigest()
@@ -184,8 +198,7 @@ def test_sign_as_subprocess_never_prints_secrets(app_env):
     assert app_env.api_key not in everything
     for line in private_key_lines(app_env.private_pem):
         assert line not in everything
-    header_path = shlex.split(curl_line(result.out))
-    token_file = Path(header_path[header_path.index("--header") + 1][1:]).read_text()
+    token_file = (script_files(curl_line(result.out)) / "token").read_text()
     token = token_file.split("Bearer ", 1)[1].strip()
     assert token not in everything
 
@@ -202,3 +215,59 @@ def test_full_url_gets_the_base_url_checks(cli, app_env):
     live = cli("sign", "GET", "https://api.nuvera.com/v1/customers")
     assert live.code == 2  # a test key against production
     assert "test API key" in live.err
+
+
+def test_curl_writes_only_the_script_on_stdout(cli, app_env):
+    result = cli("sign", "POST", "/v1/customers", "--json", "{}", "--curl")
+    assert result.code == 0, result.err
+    assert result.out.startswith("#!/bin/sh\n")
+    assert "claims:" not in result.out
+    assert "claims:" in result.err  # the summary went to stderr
+    assert "jti:" in result.err
+    lines = result.out.splitlines()
+    assert all(x.startswith(("#", "curl ", "x-api-key: $", "NUVERA_")) for x in lines)
+
+
+def test_curl_leaves_no_api_key_on_disk(cli, app_env):
+    result = cli("sign", "POST", "/v1/customers", "--json", "{}", "--curl")
+    directory = script_files(curl_line(result.out))
+    files = list(directory.iterdir())
+    assert {f.name for f in files} == {"token", "body"}
+    for file in files:
+        assert app_env.api_key.encode() not in file.read_bytes()
+    assert "x-api-key: ${NUVERA_API_KEY:?" in result.out
+
+
+def test_curl_reads_an_api_key_file_when_it_runs(cli, app_env, monkeypatch, tmp_path):
+    key_file = tmp_path / "api key.txt"
+    key_file.write_text(app_env.api_key)
+    monkeypatch.delenv("NUVERA_API_KEY")
+    result = cli(
+        "sign", "GET", "/v1/customers", "--api-key-file", str(key_file), "--curl"
+    )
+    assert result.code == 0, result.err
+    assert app_env.api_key not in result.out
+    assert "$(cat " in result.out
+    status, payload = run_curl(result.out, env={"NUVERA_API_KEY": ""})
+    assert status == 200, payload
+
+
+def test_curl_script_without_the_variable_stops_before_sending(cli, app_env):
+    result = cli("sign", "GET", "/v1/customers", "--curl")
+    env = {k: v for k, v in os.environ.items() if k != "NUVERA_API_KEY"}
+    done = subprocess.run(
+        ["/bin/sh", "-c", result.out],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "export NUVERA_API_KEY first" in done.stderr
+
+
+def test_sign_token_lifetime_defaults_to_30_seconds(cli, app_env):
+    result = cli("sign", "GET", "/v1/customers", "--format", "json")
+    claims = json.loads(result.out)["claims"]
+    assert claims["exp"] - claims["iat"] == 30

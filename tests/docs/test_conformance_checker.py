@@ -47,7 +47,7 @@ def key() -> rsa.RSAPrivateKey:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     state = tmp_path_factory.mktemp("checker") / "conformance.sqlite"
     server = subprocess.Popen(
-        _nuvera("sandbox", "serve", "--port", "0", "--state", str(state)),
+        _nuvera("sandbox", "serve", "--port", "0", "--create", "--state", str(state)),
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -101,7 +101,8 @@ def application(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     created: dict[str, str] = json.loads(result.stdout)
-    assert set(created) == {"application_id", "api_key", "kid"}
+    assert set(created) == {"application_id", "api_key", "kid", "base_url"}
+    assert created["base_url"] == "http://127.0.0.1:8787"
     return created
 
 

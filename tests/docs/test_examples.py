@@ -44,6 +44,11 @@ EXPECTED: dict[str, list[str]] = {
         r"listed 40 customers",
         r"has_more=True",
     ],
+    "page_two.py": [
+        r"page 1: Customer 7, Customer 6, Customer 5",
+        r"page 2: Customer 4, Customer 3, Customer 2",
+        r"page 3: Customer 1",
+    ],
     "secrets_manager.py": [r"old API key revoked .* secret reads: 3"],
     "requests_integration.py": [
         r"POST /v1/customers -> 201",
@@ -119,6 +124,8 @@ for number, cell in enumerate(notebook["cells"]):
         value = eval(compile(ast.Expression(last.value), f"<cell {number}>", "eval"),
                      namespace)
         print(f"[{number}] {value!r}")
+        if hasattr(value, "_repr_html_"):  # what Jupyter shows
+            print(f"[{number}:html] {value._repr_html_()}")
 """
 
 
@@ -133,6 +140,16 @@ def test_notebook_cells_run_in_order() -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "ethereum, polygon, solana" in result.stdout
-    assert "'completed'" in result.stdout
+    assert "PaymentStatus.COMPLETED" in result.stdout  # readable enum repr
     assert "Decimal('42.50')" in result.stdout
+    # Rich display: a model, a page and an error as HTML tables.
+    assert "<caption>Payment</caption>" in result.stdout
+    assert "<caption>Page: 3 items, more pages follow</caption>" in result.stdout
+    assert "<caption>PermissionDeniedError</caption>" in result.stdout
+    # A DataFrame with proper dtypes: aware timestamps, exact amounts.
+    assert re.search(r"created_at\s+datetime64\[\w+, UTC\]", result.stdout)
+    assert "(Decimal('42.50'), datetime.timezone.utc)" in result.stdout
+    assert "('42.50', Decimal('42.50'))" in result.stdout
+    # The progress bar (tqdm writes it on stderr): 6 customers over 3 pages.
+    assert re.search(r"items: 100%.*6/6|items: 6item", result.stderr), result.stderr
     _assert_no_secret(output)

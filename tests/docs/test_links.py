@@ -175,9 +175,35 @@ def test_endpoint_pages_are_generated_in_the_build(built_site: Path) -> None:
     assert "Idempotency-Key" in html
 
 
+REPO_FILES = "https://github.com/nuvera/nuvera-python/"
+
+
 def test_readme_links_resolve() -> None:
+    # Absolute: PyPI renders the README away from the repository.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    links = [t for t in _links(readme) if not urlsplit(t).scheme]
-    assert len(links) >= 10
-    missing = [t for t in links if not (ROOT / urlsplit(t).path).exists()]
+    relative = [t for t in _links(readme) if not urlsplit(t).scheme]
+    assert relative == [], "README links must be absolute (PyPI shows the README)"
+    ours = [t for t in _links(readme) if t.startswith(REPO_FILES)]
+    assert len(ours) >= 10
+    missing = []
+    for target in ours:
+        kind, _, path = target[len(REPO_FILES) :].partition("/main/")
+        assert kind in ("blob", "tree"), target
+        if not (ROOT / urlsplit(path).path).exists():
+            missing.append(target)
     assert missing == []
+
+
+def test_guides_do_not_link_to_generated_pages() -> None:
+    # The reference pages exist only in the built site: on GitHub such a link is
+    # broken, so guides link to the published site instead.
+    generated = re.compile(r"(^|/)reference/(endpoints|api)/")
+    offenders = []
+    for page in [*(DOCS / "guides").glob("*.md"), DOCS / "cli.md"]:
+        text = page.read_text(encoding="utf-8")
+        offenders += [
+            f"{page.name}: {t}"
+            for t in _links(text)
+            if not urlsplit(t).scheme and generated.search(t)
+        ]
+    assert offenders == []

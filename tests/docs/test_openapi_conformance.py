@@ -220,7 +220,8 @@ def _request_fields(op: dict[str, Any]) -> set[str]:
 
 def _query_fields(op: dict[str, Any]) -> set[str]:
     params = [resolve(DOC, p) for p in op.get("parameters", [])]
-    return {p["name"] for p in params if p["in"] == "query"} - {"limit", "cursor"}
+    # limit is a control parameter; cursor= is on every list method since issue 16.
+    return {p["name"] for p in params if p["in"] == "query"} - {"limit"}
 
 
 def _invoke(verb: str, func: Callable[..., Any], args: Any, kwargs: Any) -> None:

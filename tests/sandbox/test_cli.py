@@ -83,7 +83,8 @@ def test_app_create_json_prints_exactly_the_contract(
     )
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["application_id", "api_key", "kid"]
+    assert list(data) == ["application_id", "api_key", "kid", "base_url"]
+    assert data["base_url"] == "http://127.0.0.1:8787"
     assert out.count("\n") == 1
     assert data["kid"] == kid_of(rsa_key.public_key())
     assert data["api_key"].encode() not in Path(state).read_bytes()

@@ -78,3 +78,76 @@ def test_plugin_import_is_cheap_and_quiet() -> None:
     )
     assert out.stdout.strip() == "[]"
     assert out.stderr == ""
+
+
+CLIENT_FIXTURES_TEST = """
+import pytest
+from decimal import Decimal
+from nuvera_client.errors import PermissionDeniedError
+
+def test_client_fixture(nuvera_client, nuvera_application):
+    customer = nuvera_client.customers.create(
+        type="individual", name="Ada", email="ada@example.com")
+    assert nuvera_client.customers.retrieve(customer.id).name == "Ada"
+    assert nuvera_application.api_key not in repr(nuvera_client)
+
+@pytest.mark.anyio
+async def test_async_client_fixture(nuvera_async_client):
+    page = await nuvera_async_client.crypto.assets.list(limit=2)
+    assert len(page.data) == 2
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+def test_app_factory(nuvera_app_factory, nuvera_application):
+    from nuvera_client import NuveraClient
+    reader = nuvera_app_factory(permissions=["CUSTOMERS_READ"], name="reader")
+    other = nuvera_app_factory(permissions=["CRYPTO_READ"])
+    assert reader.permissions == ("CUSTOMERS_READ",)
+    assert len({reader.kid, other.kid, nuvera_application.kid}) == 3
+    assert reader.base_url == nuvera_application.base_url
+    assert reader.api_key not in repr(reader)
+    with NuveraClient(reader.api_key, reader.private_key_pem,
+                      base_url=reader.base_url) as client:
+        assert client.customers.list().first_page().data == ()
+        with pytest.raises(PermissionDeniedError):
+            client.payments.list().first_page()
+
+def test_respx_fixture(nuvera_respx):
+    from nuvera_client import NuveraClient
+    nuvera_respx.payments.retrieve.respond(200, json={
+        **nuvera_respx_example(), "status": "failed"})
+    with NuveraClient(nuvera_respx.api_key, nuvera_respx.private_key_pem,
+                      base_url="https://api.sandbox.nuvera.com") as client:
+        assert client.payments.retrieve("pay_1").status == "failed"
+    assert nuvera_respx.payments.retrieve.call_count == 1
+
+def nuvera_respx_example():
+    from nuvera_client._respx_examples import EXAMPLES
+    return EXAMPLES["payment"]
+
+def test_respx_fixture_fails_a_wrong_signature(nuvera_respx):
+    from nuvera_client import NuveraClient
+    from nuvera_client.keys import generate_private_key, private_key_pem
+    with NuveraClient(nuvera_respx.api_key, private_key_pem(generate_private_key(2048)),
+                      base_url="https://api.sandbox.nuvera.com") as client:
+        try:
+            client.customers.list().first_page()
+        except Exception:
+            pass  # code under test that swallows errors: the fixture still fails
+"""
+
+
+def test_client_factory_and_respx_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(CLIENT_FIXTURES_TEST)
+    names = {ep.name for ep in entry_points(group="pytest11")}
+    plugin = [] if "nuvera" in names else ["-p", "nuvera_client.testing"]
+    result = pytester.runpytest_subprocess(*plugin, "-p", "anyio", "-W", "error", "-q")
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ContractViolation: 1 request(s) would be refused by Nuvera:",
+            "*GET /v1/customers: 401 unknown_signing_key*",
+        ]
+    )

@@ -268,3 +268,35 @@ def test_refused_values_and_bounds_are_nuvera_errors_and_keep_their_old_base() -
     assert issubclass(LimitExceededError, NuveraError)
     assert issubclass(LimitExceededError, RuntimeError)
     assert issubclass(ConfigurationError, ValueError)
+
+
+def _refusal(status: int, code: str, message: str, **details: str) -> str:
+    body = {
+        "error": {
+            "type": "x",
+            "code": code,
+            "message": message,
+            "request_id": "req_1",
+            "details": details,
+        }
+    }
+    return str(error_from_response(status, json.dumps(body).encode()))
+
+
+def test_hint_follows_a_message_ending_in_a_full_stop_once() -> None:
+    text = _refusal(401, "unknown_signing_key", "Not active on this application.")
+    assert ".." not in text
+    assert "application. Upload" in text
+
+
+def test_needed_permission_is_said_once() -> None:
+    for message in (
+        "This application lacks permission (needs PAYMENTS_WRITE).",
+        "The application lacks PAYMENTS_WRITE, which this endpoint needs.",
+    ):
+        text = _refusal(
+            403, "permission_denied", message, required_permission="PAYMENTS_WRITE"
+        )
+        assert text.count("PAYMENTS_WRITE") == 1, text
+    bare = _refusal(403, "permission_denied", "Forbidden.", required_permission="X_R")
+    assert "(needs X_R)" in bare

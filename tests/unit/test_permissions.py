@@ -97,3 +97,22 @@ def test_read_permission_and_str() -> None:
     assert Permission.DOCUMENTS_READ.read_permission is Permission.DOCUMENTS_READ
     assert str(Permission.CRYPTO_READ) == "CRYPTO_READ"
     assert Permission.CRYPTO_READ == "CRYPTO_READ"
+
+
+@pytest.mark.parametrize(
+    ("typo", "guess"),
+    [
+        ("CUSTOMER_READ", "CUSTOMERS_READ"),
+        ("payment_write", "PAYMENTS_WRITE"),
+        ("SUPORT_READ", "SUPPORT_READ"),
+    ],
+)
+def test_unknown_permission_suggests_the_closest(typo: str, guess: str) -> None:
+    with pytest.raises(InvalidPermissionsError, match=f"did you mean {guess}\\?"):
+        Permission.parse(typo)
+
+
+def test_no_suggestion_for_nonsense() -> None:
+    with pytest.raises(InvalidPermissionsError) as info:
+        Permission.parse("xyz")
+    assert "did you mean" not in str(info.value)
