@@ -8,13 +8,14 @@ local sandbox in :mod:`nuvera_client.sandbox`.
 """
 
 from nuvera_client._api_key import ApiKey
-from nuvera_client._auth import USER_AGENT, NuveraAuth
-from nuvera_client._base_client import NuveraDeprecationWarning
+from nuvera_client._auth import NuveraAuth
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._pagination import AsyncPage, Page
 from nuvera_client._permissions import Permission, validate_permissions
 from nuvera_client._signer import RequestSigner, SigningKey
+from nuvera_client._stack import USER_AGENT
 from nuvera_client._version import __version__
+from nuvera_client._wire import NuveraDeprecationWarning
 from nuvera_client.credentials import CredentialProvider, Credentials
 
 __all__ = [

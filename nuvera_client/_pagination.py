@@ -168,7 +168,7 @@ class AsyncPage(Generic[T]):
         for _ in range(MAX_PAGES):
             if page is None:
                 return
-            for item in (await page._load()).data:
+            for item in (await page.first_page()).data:
                 yield item
             page = await page.next_page()
         raise RuntimeError(f"stopped after {MAX_PAGES} pages")

@@ -148,7 +148,7 @@ class SigningPool:
                     leftover.append(job)
         _run(leftover)
 
-    def _after_fork(self) -> None:
+    def after_fork(self) -> None:
         # The child has none of the parent's threads, and the queue may hold
         # the parent's jobs: start afresh on first use.
         self._lock = threading.Lock()
@@ -192,7 +192,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 _POOL = SigningPool()
 atexit.register(_POOL.shutdown)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_POOL._after_fork)
+    os.register_at_fork(after_in_child=_POOL.after_fork)
 
 
 def sign_off_loop(sign: _Sign, *, local: bool) -> Awaitable[str]:

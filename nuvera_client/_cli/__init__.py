@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from nuvera_client._version import __version__
 
@@ -23,9 +25,32 @@ _COMMAND_MODULES = (
 )
 
 
+_DASH_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
+"""A kid (43 base64url characters) that starts with "-", as 1 kid in 64 does."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Lets a kid that starts with "-" stand as the positional it is.
+
+    argparse would read it as an option; moved behind ``--`` (public argparse
+    behaviour) it is a positional again. Only ``remove-signing-key`` takes a kid
+    as a positional.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        if "remove-signing-key" in words and "--" not in words:
+            kids = [w for w in words if _DASH_KID.fullmatch(w)]
+            if kids:
+                words = [w for w in words if w not in kids] + ["--", *kids]
+        return super().parse_known_args(words, namespace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``nuvera`` argument parser with every available command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nuvera",
         description="Nuvera API tools: keys, request signing, requests, local sandbox.",
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -141,10 +140,7 @@ def register(subparsers: Any) -> None:
     _common(remove)
     remove.add_argument("application_id", metavar="APP_ID")
     remove.add_argument("kid", metavar="KID")
-    # A kid is 43 base64url characters and may start with "-" (1 in 64): argparse
-    # would read it as an option. Its hook for negative numbers lets such a word
-    # stand as a positional (this parser has no option that looks like one).
-    remove._negative_number_matcher = re.compile(r"^-[A-Za-z0-9_-]{42}$")
+    # A kid may start with "-" (1 in 64): the top parser moves it behind "--".
     remove.set_defaults(func=_run(_remove_key))
 
     users = sub.add_parser("users", help="manage platform users")

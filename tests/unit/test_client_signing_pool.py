@@ -216,7 +216,7 @@ def test_child_after_fork_starts_afresh() -> None:
     try:
         assert asyncio.run(main()) == "ok"
         old = pool._threads[0]
-        pool._after_fork()  # what os.register_at_fork runs in the child
+        pool.after_fork()  # what os.register_at_fork runs in the child
         assert asyncio.run(main()) == "ok"
         assert pool._threads[0] is not old
     finally:
