@@ -283,7 +283,7 @@ def _sync_send(http: Any, auth: httpx.Auth, step: Send) -> Outcome:
             return Outcome(response)
         limit = step.limit if success else step.error_limit
         try:
-            body = read_capped(response.iter_bytes(), limit)
+            body = read_capped(response, limit)
         finally:
             response.close()
         return Outcome(response, body)
@@ -306,7 +306,7 @@ async def _async_send(http: Any, auth: httpx.Auth, step: Send) -> Outcome:
             return Outcome(response)
         limit = step.limit if success else step.error_limit
         try:
-            body = await aread_capped(response.aiter_bytes(), limit)
+            body = await aread_capped(response, limit)
         finally:
             await response.aclose()
         return Outcome(response, body)

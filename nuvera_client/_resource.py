@@ -118,7 +118,8 @@ class Call(Generic[T]):
             # httpx removes dot segments: "..", sent, would reach another endpoint.
             if not isinstance(value, str) or value in ("", ".", ".."):
                 raise InvalidIdError(
-                    f"{name} must be an id such as 'cus_…', got {value!r:.40}"
+                    f"{self.endpoint}: {name} must be an id such as 'cus_…', "
+                    f"got {value!r:.40}"
                 )
             if not _UNRESERVED.fullmatch(value):  # ids usually are: skip quote()
                 value = quote(value, safe="")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
+import zlib
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -12,12 +13,14 @@ import httpx
 
 from nuvera_client._body import CHUNK_SIZE, new_spool, seekable
 from nuvera_client._resource import Call, FilePart
-from nuvera_client._stack import is_http_error
+from nuvera_client._stack import is_http_error, module_of
 from nuvera_client._wire import PreparedFile, connection_error
 
 __all__ = [
+    "ACCEPT_ENCODING",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "BodyTooLarge",
+    "CappedDecoder",
     "aread_capped",
     "async_chunks",
     "prepare_files",
@@ -37,32 +40,115 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
-def read_capped(chunks: Iterable[bytes], limit: int | None) -> bytes:
-    """Join decoded ``chunks`` (``response.iter_bytes()``), stopping past ``limit``.
+class CappedDecoder:
+    """Decode a response body (identity, gzip or deflate) and stop past ``limit``.
 
-    Counting the decoded bytes as they arrive bounds a gzip bomb by the cap
-    (plus one decoded chunk), not by what the server chose to compress.
+    Fed the raw bytes (``response.iter_raw()``), it inflates at most what the
+    cap still allows per step (zlib's ``max_length``), so a gzip bomb costs the
+    cap, never what the server chose to compress. httpx's own decoders inflate a
+    whole network chunk at once (1 KiB of gzip can be 1 MiB decoded).
+
+    Raises (from :meth:`feed` / :meth:`finish`):
+        BodyTooLarge: more than ``limit`` bytes decoded.
+        DecodingError: (the response's library's) a corrupt or unknown encoding.
     """
-    parts: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise BodyTooLarge(limit)
-        parts.append(chunk)
-    return b"".join(parts)
+
+    def __init__(self, response: httpx.Response, limit: int | None) -> None:
+        self._limit = limit
+        self._size = 0
+        self._parts: list[bytes] = []
+        self._error = module_of(response).DecodingError
+        encodings = [
+            e.strip().lower()
+            for e in response.headers.get("content-encoding", "").split(",")
+            if e.strip() and e.strip().lower() != "identity"
+        ]
+        self._zlib: Any = None
+        self._deflate = False
+        if len(encodings) > 1 or (encodings and encodings[0] not in _ZLIB_WBITS):
+            raise self._error(
+                f"unsupported Content-Encoding {', '.join(encodings)!r} "
+                "(the client asks for gzip or deflate only)"
+            )
+        if encodings:
+            self._deflate = encodings[0] == "deflate"
+            self._zlib = zlib.decompressobj(_ZLIB_WBITS[encodings[0]])
+
+    def _add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._limit is not None and self._size > self._limit:
+            raise BodyTooLarge(self._limit)
+        if data:
+            self._parts.append(data)
+
+    def feed(self, raw: bytes) -> None:
+        """Decode and keep one raw chunk."""
+        if self._zlib is None:
+            self._add(raw)
+            return
+        pending = raw
+        try:
+            while pending:
+                room = (
+                    CHUNK_SIZE if self._limit is None else self._limit - self._size + 1
+                )
+                self._add(self._zlib.decompress(pending, max(room, 1)))
+                pending = self._zlib.unconsumed_tail
+        except zlib.error as exc:
+            if self._deflate and self._size == 0 and not self._parts:
+                # Some servers send raw deflate without the zlib header.
+                self._zlib, self._deflate = zlib.decompressobj(-zlib.MAX_WBITS), False
+                self.feed(raw)
+                return
+            raise self._error(f"the response body is not valid {exc}") from None
+
+    def finish(self) -> bytes:
+        """Return the whole decoded body."""
+        if self._zlib is not None:
+            try:
+                self._add(self._zlib.flush())
+            except zlib.error as exc:
+                raise self._error(f"the response body is not valid {exc}") from None
+        return b"".join(self._parts)
 
 
-async def aread_capped(chunks: AsyncIterable[bytes], limit: int | None) -> bytes:
-    """Like :func:`read_capped`, for ``response.aiter_bytes()``."""
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise BodyTooLarge(limit)
-        parts.append(chunk)
-    return b"".join(parts)
+_ZLIB_WBITS = {
+    "gzip": zlib.MAX_WBITS | 16,
+    "x-gzip": zlib.MAX_WBITS | 16,
+    "deflate": zlib.MAX_WBITS,
+}
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""What the client accepts: the encodings :class:`CappedDecoder` bounds."""
+
+
+def _already_read(response: httpx.Response, limit: int | None) -> bytes:
+    # In-memory transports (MockTransport, an ASGI app) hand over a response
+    # read and decoded already: only its size is left to check.
+    content = response.content
+    if limit is not None and len(content) > limit:
+        raise BodyTooLarge(limit)
+    return content
+
+
+def read_capped(response: httpx.Response, limit: int | None) -> bytes:
+    """Read ``response``'s body, decoded, raising past ``limit`` decoded bytes."""
+    if response.is_stream_consumed:
+        return _already_read(response, limit)
+    decoder = CappedDecoder(response, limit)
+    for raw in response.iter_raw():
+        decoder.feed(raw)
+    return decoder.finish()
+
+
+async def aread_capped(response: httpx.Response, limit: int | None) -> bytes:
+    """Like :func:`read_capped`, for async responses."""
+    if response.is_stream_consumed:
+        return _already_read(response, limit)
+    decoder = CappedDecoder(response, limit)
+    async for raw in response.aiter_raw():
+        decoder.feed(raw)
+    return decoder.finish()
 
 
 def prepare_files(parts: Sequence[FilePart], stack: ExitStack) -> list[PreparedFile]:

@@ -51,8 +51,12 @@ T = TypeVar("T")
 _LIFECYCLE = frozenset((b"deprecation", b"sunset"))
 _PACKAGE = __name__.partition(".")[0]
 
-CALL_HEADERS = {"accept": "application/json"}
-"""Headers every call sends, over the httpx client's defaults."""
+CALL_HEADERS = {"accept": "application/json", "accept-encoding": "gzip, deflate"}
+"""Headers every call sends, over the httpx client's defaults.
+
+Only the encodings whose decoded size the client bounds while reading
+(``_transfer.CappedDecoder``) are accepted.
+"""
 
 SIGNED_HEADERS = frozenset(("x-api-key", "authorization"))
 """Headers whose values are secrets: never kept on an exception we raise."""
