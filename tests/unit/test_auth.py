@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -371,12 +372,16 @@ def _big_chunks() -> Iterator[bytes]:
 
 @pytest.mark.parametrize("kind", ["generator", "file", "multipart", "json", "bare-?"])
 def test_sync_over_loopback(
-    kind: str, rsa_key: rsa.RSAPrivateKey, api_key: str, data_file: Path
+    kind: str,
+    rsa_key: rsa.RSAPrivateKey,
+    api_key: str,
+    data_file: Path,
+    http_stack: ModuleType,
 ) -> None:
     auth = NuveraAuth(api_key, rsa_key)
     with (
         serve(rsa_key.public_key(), api_key) as server,
-        httpx.Client(base_url=base_url(server), auth=auth, timeout=30) as client,
+        http_stack.Client(base_url=base_url(server), auth=auth, timeout=30) as client,
         data_file.open("rb") as handle,
     ):
         if kind == "generator":
@@ -404,12 +409,22 @@ def test_sync_over_loopback(
         assert seen.body_length == 256 * 1024 - 10
     if kind == "bare-?":
         assert seen.target == "/v1/customers"
+    # PROTOCOL §2: the User-Agent names the library the request went through.
+    assert (
+        seen.headers["user-agent"]
+        .split()[-1]
+        .startswith(f"{http_stack.__name__}/{http_stack.__version__}")
+    )
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["async-iterator", "sync-generator", "multipart"])
 async def test_async_over_loopback(
-    kind: str, rsa_key: rsa.RSAPrivateKey, api_key: str, data_file: Path
+    kind: str,
+    rsa_key: rsa.RSAPrivateKey,
+    api_key: str,
+    data_file: Path,
+    http_stack: ModuleType,
 ) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for part in _big_chunks():
@@ -417,7 +432,7 @@ async def test_async_over_loopback(
 
     auth = NuveraAuth(api_key, rsa_key)
     with serve(rsa_key.public_key(), api_key) as server, data_file.open("rb") as handle:
-        async with httpx.AsyncClient(
+        async with http_stack.AsyncClient(
             base_url=base_url(server), auth=auth, timeout=30
         ) as client:
             if kind == "async-iterator":

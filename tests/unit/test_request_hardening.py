@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import importlib
 import json
 import math
 import tracemalloc
@@ -35,30 +34,10 @@ from nuvera_client.errors import (
 Handler = Callable[[Any], Any]
 
 
-def _httpx2() -> ModuleType | None:
-    try:
-        return importlib.import_module("httpx2")
-    except ImportError:
-        return None
-
-
-@pytest.fixture(
-    params=[
-        "httpx",
-        pytest.param(
-            "httpx2",
-            marks=pytest.mark.skipif(
-                _httpx2() is None,
-                reason="httpx2 is not installed (extra nuvera-client[httpx2], "
-                "Python >= 3.11)",
-            ),
-        ),
-    ]
-)
-def mod(request: pytest.FixtureRequest) -> ModuleType:
-    """The HTTP library under test: httpx, then httpx2."""
-    module = importlib.import_module(request.param)
-    return module
+@pytest.fixture
+def mod(http_stack: ModuleType) -> ModuleType:
+    """The HTTP library under test: httpx, then httpx2 (``http_stack``)."""
+    return http_stack
 
 
 class Recorder:
@@ -441,3 +420,44 @@ async def test_async_warning_from_a_page_and_a_stream_points_here(
         async with client2.documents.stream("doc_1") as chunks:
             assert b"".join([c async for c in chunks]) == b"abc"
     assert [w.filename for w in record] == [__file__]
+
+
+# -- choosing the HTTP stack ---------------------------------------------------------
+
+
+def test_http_stack_argument_and_environment(
+    rsa_key: rsa.RSAPrivateKey, http_stack: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nuvera_client.errors import ConfigurationError
+
+    name = http_stack.__name__
+    client = NuveraClient(API_KEY, rsa_key, base_url=BASE, http_stack=name)
+    assert isinstance(client._http, http_stack.Client)
+    agent = client._http.headers["user-agent"]
+    assert agent.endswith(f" {name}/{http_stack.__version__}")
+    client.close()
+    monkeypatch.setenv("NUVERA_HTTP_STACK", name)
+    aclient = AsyncNuveraClient(API_KEY, rsa_key, base_url=BASE)
+    assert isinstance(aclient._http, http_stack.AsyncClient)
+    monkeypatch.setenv("NUVERA_HTTP_STACK", "requests")
+    with pytest.raises(ConfigurationError, match="http_stack must be one of"):
+        NuveraClient(API_KEY, rsa_key, base_url=BASE)
+    with pytest.raises(ConfigurationError, match="http_client= must be"):
+        NuveraClient(API_KEY, rsa_key, base_url=BASE, http_client=object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="http_client= must be"):
+        AsyncNuveraClient(
+            API_KEY, rsa_key, base_url=BASE, http_client=http_stack.Client()
+        )
+
+
+def test_nuvera_auth_is_an_auth_of_the_stack(
+    rsa_key: rsa.RSAPrivateKey, http_stack: ModuleType
+) -> None:
+    from nuvera_client import NuveraAuth
+
+    auth = NuveraAuth(API_KEY, rsa_key)
+    assert isinstance(auth, http_stack.Auth)
+    request = http_stack.Request("POST", f"{BASE}/v1/customers", json={"a": 1})
+    signed = next(auth.sync_auth_flow(request))
+    assert signed.headers["x-api-key"] == API_KEY.reveal()
+    assert signed.headers["authorization"].startswith("Bearer ey")
