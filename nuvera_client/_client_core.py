@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import httpx
 
@@ -23,9 +23,11 @@ from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import NuveraAuth
 from nuvera_client._config import ClientConfig
 from nuvera_client._permissions import Permission, validate_permissions
+from nuvera_client._pipeline import Observer
 from nuvera_client._resource import Call
 from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
 from nuvera_client._signer import RequestSigner, SigningKey
+from nuvera_client._transfer import DEFAULT_MAX_RESPONSE_BYTES
 from nuvera_client._wire import (
     NuveraDeprecationWarning,
     PreparedFile,
@@ -36,9 +38,6 @@ from nuvera_client._wire import (
 )
 from nuvera_client.credentials import CredentialProvider, Credentials
 from nuvera_client.errors import ConfigurationError, PermissionNotGrantedError
-
-if TYPE_CHECKING:
-    from nuvera_client._pipeline import Observer
 
 __all__ = [
     "RECORD_PERMISSIONS_ENV",
@@ -94,9 +93,6 @@ class ClientCore:
         credentials: CredentialSource | None,
         max_response_bytes: int | None = None,
     ) -> None:
-        from nuvera_client._pipeline import Observer
-        from nuvera_client._transfer import DEFAULT_MAX_RESPONSE_BYTES
-
         self.observer: Observer = Observer()
         """Sees every event of every call (see ``_pipeline.Observer``)."""
         limit = (

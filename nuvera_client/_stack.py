@@ -102,13 +102,20 @@ def auth_bases() -> tuple[type[Any], ...]:
 
 def module_of(obj: Any) -> ModuleType:
     """Return the library (httpx or httpx2) that ``obj``'s class comes from."""
-    for cls in type(obj).__mro__:
-        root = cls.__module__.partition(".")[0]
-        if root == "httpx2":
-            return sys.modules["httpx2"]
-        if root == "httpx":
-            return httpx
-    return httpx
+    kind = type(obj)
+    found = _MODULE_OF.get(kind)
+    if found is None:
+        found = httpx
+        for cls in kind.__mro__:
+            root = cls.__module__.partition(".")[0]
+            if root in STACKS:
+                found = sys.modules[root]
+                break
+        _MODULE_OF[kind] = found
+    return found
+
+
+_MODULE_OF: dict[type[Any], ModuleType] = {}
 
 
 def _loaded() -> list[ModuleType]:
