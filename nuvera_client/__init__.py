@@ -8,11 +8,12 @@ local sandbox in :mod:`nuvera_client.sandbox`.
 """
 
 from nuvera_client._api_key import ApiKey
-from nuvera_client._auth import USER_AGENT, NuveraAuth
+from nuvera_client._auth import NuveraAuth
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._pagination import AsyncPage, Page
 from nuvera_client._permissions import Permission, validate_permissions
 from nuvera_client._signer import RequestSigner, SigningKey
+from nuvera_client._stack import USER_AGENT
 from nuvera_client._version import __version__
 from nuvera_client.credentials import CredentialProvider, Credentials
 from nuvera_client.errors import (
@@ -29,9 +30,12 @@ from nuvera_client.errors import (
     InsecureTransportError,
     InvalidApiKeyError,
     InvalidArgumentError,
+    InvalidClockOffsetError,
+    InvalidIdError,
     InvalidPermissionsError,
     InvalidPrivateKeyError,
     InvalidRequestError,
+    InvalidResponseError,
     InvalidTTLError,
     LimitExceededError,
     NotFoundError,
@@ -69,9 +73,12 @@ __all__ = [
     "InsecureTransportError",
     "InvalidApiKeyError",
     "InvalidArgumentError",
+    "InvalidClockOffsetError",
+    "InvalidIdError",
     "InvalidPermissionsError",
     "InvalidPrivateKeyError",
     "InvalidRequestError",
+    "InvalidResponseError",
     "InvalidTTLError",
     "LimitExceededError",
     "NotFoundError",

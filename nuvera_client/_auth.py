@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import platform
+import math
 from collections.abc import AsyncGenerator, Awaitable, Generator
 
 import httpx
@@ -11,14 +11,14 @@ import httpx
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._body import abody_hash, body_hash
+from nuvera_client._retry import MAX_CLOCK_OFFSET
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
 from nuvera_client._signing_pool import sign_off_loop
-from nuvera_client._version import __version__
-from nuvera_client.errors import ConfigurationError, EnvironmentMismatchError
-
-USER_AGENT = (
-    f"nuvera-python/{__version__} python/{platform.python_version()} "
-    f"httpx/{httpx.__version__}"
+from nuvera_client._stack import auth_bases, module_of, user_agent
+from nuvera_client.errors import (
+    ConfigurationError,
+    EnvironmentMismatchError,
+    InvalidClockOffsetError,
 )
 
 
@@ -55,7 +55,7 @@ def _target(request: httpx.Request) -> str:
     return target
 
 
-class NuveraAuth(httpx.Auth):
+class NuveraAuth(*auth_bases()):  # type: ignore[misc]
     """Sign every attempt of a Nuvera request, for ``httpx.Client`` and ``AsyncClient``.
 
     Each attempt gets ``x-api-key``, ``Authorization: Bearer <RS256 JWT>`` with a
@@ -114,7 +114,7 @@ class NuveraAuth(httpx.Auth):
 
     @clock_offset.setter
     def clock_offset(self, value: float) -> None:
-        self._credentials.signer.clock_offset = float(value)
+        self._credentials.signer.clock_offset = checked_offset(value)
 
     def rotate(
         self,
@@ -152,8 +152,9 @@ class NuveraAuth(httpx.Auth):
     def _apply(request: httpx.Request, api_key: str, token: str) -> None:
         request.headers["x-api-key"] = api_key
         request.headers["authorization"] = f"Bearer {token}"
-        if request.headers.get("user-agent", "").startswith("python-httpx/"):
-            request.headers["user-agent"] = USER_AGENT
+        # A client's default User-Agent names the library only: name us too.
+        if request.headers.get("user-agent", "").startswith("python-httpx"):
+            request.headers["user-agent"] = user_agent(module_of(request))
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -207,6 +208,25 @@ class NuveraAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"NuveraAuth(api_key={self.api_key!r}, kid={self.kid!r})"
+
+
+def checked_offset(value: object) -> float:
+    """Return ``value`` as a clock offset, or raise: finite, within ±24 hours.
+
+    Raises:
+        InvalidClockOffsetError: anything else (the offset in use is kept).
+    """
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            offset = float(value)
+        except OverflowError:
+            offset = math.inf
+        if math.isfinite(offset) and abs(offset) <= MAX_CLOCK_OFFSET:
+            return offset
+    raise InvalidClockOffsetError(
+        "a clock offset must be a finite number of seconds within "
+        f"±{MAX_CLOCK_OFFSET:.0f}, got {value!r:.40}; fix the machine clock instead"
+    )
 
 
 def _make_signer(

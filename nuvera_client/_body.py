@@ -1,30 +1,38 @@
-"""Owns body hashing over the exact bytes sent, for every kind of httpx body.
+"""Owns request bodies: hashing the exact bytes sent, spooling, our multipart encoder.
 
-Bytes and JSON bodies are already in memory. Seekable sources (files, multipart
-with seekable files) are read twice: once to hash, once to send. Anything that
-can only be read once (generators, pipes, async iterators) is spooled to a
-temporary file while it is hashed, and the request is given the spool to send.
+Bytes and JSON bodies are already in memory. Our own multipart bodies (the client's
+uploads) are read twice: once to hash, once to send, seeking their files back.
+Any other stream (generators, file objects, pipes, async iterators, httpx's own
+multipart) is spooled to a temporary file while it is hashed, and the request is
+given the spool to send: httpx's public API cannot tell whether such a stream
+yields the same bytes twice, so only the spool is sure to.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import sys
 import tempfile
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from types import ModuleType
 from typing import IO, Any
 
 import anyio.to_thread
 import httpx
-from httpx._content import IteratorByteStream
-from httpx._multipart import FileField, MultipartStream
 
 CHUNK_SIZE = 64 * 1024
 SPOOL_MEMORY_LIMIT = 1024 * 1024  # spool bodies above 1 MiB to disk
 
 
 class SpooledBody(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A body spooled while it was hashed; can be sent any number of times."""
+    """A body spooled while it was hashed; can be sent any number of times.
+
+    :func:`stream_class` makes its twin for httpx2 requests (whose transports
+    check for httpx2's stream classes).
+    """
 
     def __init__(self, spool: IO[bytes], length: int) -> None:
         self._spool = spool
@@ -94,22 +102,8 @@ class _SelfClosingSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg
 
 
 def _rereadable(stream: Any) -> bool:
-    """Whether iterating ``stream`` again yields the same bytes."""
-    if isinstance(stream, SpooledBody):
-        return True
-    if isinstance(stream, MultipartStream):
-        return all(
-            not isinstance(field, FileField)
-            or isinstance(field.file, (str, bytes))
-            or seekable(field.file)
-            for field in stream.fields
-        )
-    if isinstance(stream, IteratorByteStream):
-        inner = stream._stream
-        return isinstance(inner, (list, tuple)) or (
-            hasattr(inner, "read") and seekable(inner)
-        )
-    return False
+    """Whether iterating ``stream`` again yields the same bytes (our own bodies)."""
+    return isinstance(stream, (SpooledBody, MultipartBody))
 
 
 def _hash_iter(chunks: Iterable[bytes]) -> str:
@@ -126,27 +120,15 @@ def _hash_count(chunks: Iterable[bytes]) -> tuple[str, int]:
 
 
 def _hash_in_place(request: httpx.Request) -> str:
-    """Hash a re-readable body, leaving any file where it stood.
-
-    httpx announces a file's whole size even when it will be sent from its
-    current position; the Content-Length is set to the bytes actually sent.
-    """
-    stream = request.stream
-    inner: Any = getattr(stream, "_stream", None)
-    position = inner.tell() if hasattr(inner, "tell") else None
-    try:
-        digest, length = _hash_count(stream)  # type: ignore[arg-type]
-    finally:
-        if position is not None:
-            inner.seek(position)
-    if position is not None and "content-length" in request.headers:
-        request.headers["content-length"] = str(length)
-    return digest
+    """Hash a body we can read again (it seeks its files back itself)."""
+    return _hash_count(request.stream)[0]  # type: ignore[arg-type]
 
 
 def _install_spool(request: httpx.Request, spool: HashingSpool) -> str:
     digest = spool.finish()
-    request.stream = SpooledBody(spool.file, spool.length)
+    request.stream = stream_class(_module_of_request(request), SpooledBody)(
+        spool.file, spool.length
+    )
     # The length is known now: send it instead of chunked framing.
     if "transfer-encoding" in request.headers:
         del request.headers["transfer-encoding"]
@@ -160,7 +142,7 @@ def body_hash(request: httpx.Request) -> str:
     A body that can be read only once is spooled and swapped into the request.
     """
     stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
+    if _in_memory(request):
         return hashlib.sha256(request.content).hexdigest()
     if _rereadable(stream):
         return _hash_in_place(request)
@@ -181,16 +163,119 @@ async def abody_hash(request: httpx.Request) -> str:
     block the event loop; async iterators are spooled as they are read.
     """
     stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
+    if _in_memory(request):
         content = request.content
         if len(content) <= SPOOL_MEMORY_LIMIT:
             return hashlib.sha256(content).hexdigest()
         return await anyio.to_thread.run_sync(_hash_iter, [content])
     if _rereadable(stream):
         return await anyio.to_thread.run_sync(_hash_in_place, request)
-    if not isinstance(stream, httpx.AsyncByteStream) and isinstance(stream, Iterable):
+    if isinstance(stream, Iterable):
+        # Sync-readable (file objects, httpx's multipart): spool in a thread.
         return await anyio.to_thread.run_sync(body_hash, request)
     spool = HashingSpool()
-    async for chunk in stream:  # type: ignore[union-attr]
+    async for chunk in stream:
         spool.write(chunk)
     return _install_spool(request, spool)
+
+
+def _module_of_request(request: Any) -> ModuleType:
+    root = type(request).__module__.partition(".")[0]
+    return sys.modules.get(root, httpx) if root == "httpx2" else httpx
+
+
+def _in_memory(request: Any) -> bool:
+    """Whether the body is already in memory (bytes, JSON, text: ``ByteStream``)."""
+    return isinstance(request.stream, _module_of_request(request).ByteStream)
+
+
+@functools.cache
+def stream_class(module: ModuleType, base: type[Any]) -> type[Any]:
+    """Return ``base`` (a body class of ours) usable in ``module``'s requests.
+
+    httpx and httpx2 transports each accept only their own stream classes: the
+    httpx2 twin also derives from httpx2's ``SyncByteStream``/``AsyncByteStream``.
+    """
+    if module is httpx:
+        return base
+    return type(
+        base.__name__, (base, module.SyncByteStream, module.AsyncByteStream), {}
+    )
+
+
+def _quote(value: str) -> str:
+    # WHATWG form encoding of names in Content-Disposition.
+    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class MultipartBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A multipart/form-data body we encode ourselves, re-readable (PROTOCOL §2.2).
+
+    The boundary is fixed by the call, so every attempt sends the same bytes;
+    files (opened paths, spools, seekable file objects) are read from the start
+    on every pass, in chunks, so a large file is never held in memory.
+    """
+
+    def __init__(
+        self,
+        boundary: str,
+        form: Mapping[str, str],
+        files: Sequence[tuple[str, tuple[str, IO[bytes] | bytes, str]]],
+    ) -> None:
+        self._boundary = boundary.encode("ascii")
+        self._parts: list[tuple[bytes, IO[bytes] | bytes]] = []
+        for name, value in form.items():
+            head = f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'
+            self._parts.append((head.encode("utf-8"), str(value).encode("utf-8")))
+        for name, (filename, source, content_type) in files:
+            head = (
+                f'Content-Disposition: form-data; name="{_quote(name)}"; '
+                f'filename="{_quote(filename)}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            )
+            self._parts.append((head.encode("utf-8"), source))
+        self.length = (
+            sum(
+                len(self._boundary) + 4 + len(head) + _size(source) + 2
+                for head, source in self._parts
+            )
+            + len(self._boundary)
+            + 6
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        for head, source in self._parts:
+            yield b"--" + self._boundary + b"\r\n" + head
+            if isinstance(source, bytes):
+                yield source
+            else:
+                source.seek(0)
+                while chunk := source.read(CHUNK_SIZE):
+                    yield chunk
+            yield b"\r\n"
+        yield b"--" + self._boundary + b"--\r\n"
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        # Reads of local files: short, and bounded by CHUNK_SIZE each.
+        for chunk in self:
+            yield chunk
+
+
+def _size(source: IO[bytes] | bytes) -> int:
+    if isinstance(source, bytes):
+        return len(source)
+    # Every file part is seekable (prepare_files spools the others).
+    size = source.seek(0, os.SEEK_END)
+    source.seek(0)
+    return size
+
+
+def multipart_body(
+    module: ModuleType,
+    boundary: str,
+    form: Mapping[str, str],
+    files: Sequence[tuple[str, tuple[str, IO[bytes] | bytes, str]]],
+) -> MultipartBody:
+    """Return our multipart body for a request of ``module`` (httpx or httpx2)."""
+    body: MultipartBody = stream_class(module, MultipartBody)(boundary, form, files)
+    return body

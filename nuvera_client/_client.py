@@ -1,29 +1,23 @@
-"""Owns NuveraClient / AsyncNuveraClient: the attempt loops and resource attributes.
+"""Owns NuveraClient / AsyncNuveraClient: thin shells over the attempt loop.
 
 Both twins share :class:`~nuvera_client._client_core.ClientCore` (configuration,
-permissions, retry decisions, credentials); only sending, sleeping and reading
-differ. RSA signing of async requests runs off the event loop (``_signing_pool``).
+permissions, retry decisions, credentials) and one attempt loop
+(:func:`~nuvera_client._pipeline.attempts`); each only performs its steps, with
+its own driver (send, sleep, fetch credentials). RSA signing of async requests
+runs off the event loop (``_signing_pool``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import (
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
-    ExitStack,
     asynccontextmanager,
     contextmanager,
 )
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
 import anyio
@@ -32,29 +26,22 @@ import httpx
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
-from nuvera_client._auth import USER_AGENT, NuveraAuth
-from nuvera_client._base_client import (
-    NuveraDeprecationWarning,
-    PreparedFile,
-    api_error,
-    connection_error,
-    new_multipart_boundary,
-    parse_response,
-)
+from nuvera_client._auth import NuveraAuth
 from nuvera_client._client_core import (
-    MAX_ATTEMPTS,
     RECORD_PERMISSIONS_ENV,
     ClientCore,
     CredentialSource,
 )
 from nuvera_client._config import DEFAULT_TIMEOUT
-from nuvera_client._fast_path import FastPath
 from nuvera_client._permissions import Permission
+from nuvera_client._pipeline import Result, attempts, run_async, run_sync
 from nuvera_client._resource import Call
-from nuvera_client._retry import DEFAULT_MAX_RETRIES, Action, RetryState
+from nuvera_client._retry import DEFAULT_MAX_RETRIES
 from nuvera_client._signer import DEFAULT_TTL, SigningKey
-from nuvera_client._uploads import async_chunks, prepare_files, sync_chunks
-from nuvera_client.errors import ConfigurationError, LimitExceededError
+from nuvera_client._stack import module_of, stack_module, user_agent
+from nuvera_client._transfer import async_chunks, sync_chunks
+from nuvera_client._wire import parse_response
+from nuvera_client.errors import ConfigurationError, NuveraDeprecationWarning
 from nuvera_client.resources.beneficiaries import AsyncBeneficiaries, Beneficiaries
 from nuvera_client.resources.crypto import AsyncCrypto, Crypto
 from nuvera_client.resources.customers import AsyncCustomers, Customers
@@ -92,11 +79,17 @@ class NuveraClient:
         max_retries: retries of transient failures per call (default 2).
         permissions: the application's permissions; calls outside them raise
             :class:`~nuvera_client.errors.PermissionNotGrantedError` locally.
-        http_client: an ``httpx.Client`` whose transport to use (it keeps its
-            transport; the client signs every request itself). Not closed by us.
+        http_client: an ``httpx.Client`` (or ``httpx2.Client``) whose transport to
+            use (it keeps its transport; the client signs every request itself
+            and never lets it follow a redirect). Not closed by us.
         ttl: token lifetime in seconds (1..60).
         credentials: a :class:`~nuvera_client.CredentialProvider` or a callable
             returning :class:`~nuvera_client.Credentials`, asked again on rotation.
+        max_response_bytes: the largest response body read into memory, counted
+            decoded (default 32 MiB); larger raises ``InvalidResponseError``.
+            Streamed downloads (``documents.stream``) are not capped.
+        http_stack: ``"httpx"`` or ``"httpx2"``: the library the client builds
+            its own HTTP client with (default: ``NUVERA_HTTP_STACK``, else httpx).
 
     Raises:
         ConfigurationError: missing or inconsistent configuration (subclasses).
@@ -116,9 +109,15 @@ class NuveraClient:
         http_client: httpx.Client | None = None,
         ttl: int = DEFAULT_TTL,
         credentials: CredentialSource | None = None,
+        max_response_bytes: int | None = None,
+        http_stack: str | None = None,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ConfigurationError("http_client= must be an httpx.Client")
+        if http_client is not None and not isinstance(
+            http_client, module_of(http_client).Client
+        ):
+            raise ConfigurationError(
+                "http_client= must be an httpx.Client (or an httpx2.Client)"
+            )
         self._core = ClientCore(
             api_key=api_key,
             private_key=private_key,
@@ -130,28 +129,32 @@ class NuveraClient:
             permissions=permissions,
             ttl=ttl,
             credentials=credentials,
+            max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self._core.timeout,
-            verify=True,
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
-        )
-        self._sleep: Callable[[float], None] = time.sleep
-        self.customers = Customers(self)
+        if http_client is None:
+            stack = stack_module(http_stack)
+            http_client = stack.Client(
+                timeout=_timeout(stack, self._core.timeout),
+                verify=True,
+                follow_redirects=False,
+                headers={"user-agent": user_agent(stack)},
+            )
+        self._calls = SyncCalls(self._core, http_client)
+        calls = self._calls
+        self.customers = Customers(calls)
         """Customers (``/v1/customers``)."""
-        self.beneficiaries = Beneficiaries(self)
+        self.beneficiaries = Beneficiaries(calls)
         """Beneficiaries (``/v1/beneficiaries``)."""
-        self.documents = Documents(self)
+        self.documents = Documents(calls)
         """Documents (``/v1/documents``): upload, download, stream."""
-        self.crypto = Crypto(self)
+        self.crypto = Crypto(calls)
         """Crypto reference data: ``.assets`` and ``.networks``."""
-        self.payments = Payments(self)
+        self.payments = Payments(calls)
         """Payments (``/v1/payments``)."""
-        self.screening = Screening(self)
+        self.screening = Screening(calls)
         """Screening: ``.results``."""
-        self.support = Support(self)
+        self.support = Support(calls)
         """Support: ``.tickets`` and ``.tickets.messages``."""
 
     @property
@@ -184,74 +187,19 @@ class NuveraClient:
         """
         self._core.rotate(api_key, private_key, passphrase)
 
-    # -- attempt loop --------------------------------------------------------------
+    # -- internals (tests and benchmarks) ------------------------------------------
 
-    def _authorize(self, call: Call[Any]) -> None:
-        self._core.authorize(call)
+    @property
+    def _http(self) -> httpx.Client:
+        return self._calls.http
 
-    def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
-        core = self._core
-        core.authorize(call)
-        if core.polls:
-            core.poll()
-        key = core.idempotency_key(call)
-        boundary = new_multipart_boundary() if call.multipart else None
-        state = RetryState()
-        with ExitStack() as stack:
-            files = prepare_files(call.files, stack)
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                generation = core.generation
-                request = core.request(self._http, call, key, files, boundary)
-                response: httpx.Response | None = None
-                try:
-                    response = self._http.send(request, auth=core.auth, stream=True)
-                    if not (stream and response.is_success):
-                        try:
-                            response.read()
-                        finally:
-                            response.close()
-                except httpx.HTTPError as exc:
-                    # Transport errors may be retried; others (a body that fails
-                    # to decode, too many redirects) are final. None escapes raw.
-                    core.log_failure(call, exc, attempt)
-                    decision = core.decide(call, state, key, generation, error=exc)
-                    if decision.action is Action.DONE:
-                        raise connection_error(exc, call) from exc
-                else:
-                    core.observe(call, response, attempt)
-                    if response.is_success:
-                        return response
-                    decision = core.decide(
-                        call, state, key, generation, response=response
-                    )
-                    if decision.action is Action.DONE:
-                        raise api_error(response)
-                state.record(decision)
-                core.apply(decision)
-                if decision.action is Action.REFRESH:
-                    core.refresh(generation)
-                elif decision.action is Action.RETRY:
-                    self._sleep(decision.delay)
-        raise LimitExceededError(
-            f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts"
-        )
+    @property
+    def _sleep(self) -> Callable[[float], Any]:
+        return self._calls.sleep
 
-    def _request(self, call: Call[T]) -> T:
-        return parse_response(call, self._execute(call, stream=False))
-
-    def _download(self, call: Call[Any]) -> bytes:
-        return self._execute(call, stream=False).content
-
-    def _stream(self, call: Call[Any]) -> AbstractContextManager[Iterator[bytes]]:
-        return self._stream_cm(call)
-
-    @contextmanager
-    def _stream_cm(self, call: Call[Any]) -> Iterator[Iterator[bytes]]:
-        response = self._execute(call, stream=True)
-        try:
-            yield sync_chunks(response, call)
-        finally:
-            response.close()
+    @_sleep.setter
+    def _sleep(self, sleep: Callable[[float], Any]) -> None:
+        self._calls.sleep = sleep
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -296,9 +244,16 @@ class AsyncNuveraClient:
         http_client: httpx.AsyncClient | None = None,
         ttl: int = DEFAULT_TTL,
         credentials: CredentialSource | None = None,
+        max_response_bytes: int | None = None,
+        http_stack: str | None = None,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError("http_client= must be an httpx.AsyncClient")
+        if http_client is not None and not isinstance(
+            http_client, module_of(http_client).AsyncClient
+        ):
+            raise ConfigurationError(
+                "http_client= must be an httpx.AsyncClient (or an httpx2.AsyncClient)"
+            )
+        self._stack = stack_module(http_stack) if http_client is None else None
         self._core = ClientCore(
             api_key=api_key,
             private_key=private_key,
@@ -310,30 +265,24 @@ class AsyncNuveraClient:
             permissions=permissions,
             ttl=ttl,
             credentials=credentials,
+            max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
-        self._http = http_client or self._own_http()
-        # Our own AsyncClient has no hooks, cookies or mounts of a user's: plain
-        # calls skip its send() (see _fast_path). A user's client keeps send().
-        self._fast = (
-            FastPath(self._http, self._core.base_url, self._core.timeout)
-            if self._owns_http
-            else None
-        )
-        self._sleep: Callable[[float], Any] = anyio.sleep
-        self.customers = AsyncCustomers(self)
+        self._calls = AsyncCalls(self._core, http_client or self._own_http())
+        calls = self._calls
+        self.customers = AsyncCustomers(calls)
         """Customers (``/v1/customers``)."""
-        self.beneficiaries = AsyncBeneficiaries(self)
+        self.beneficiaries = AsyncBeneficiaries(calls)
         """Beneficiaries (``/v1/beneficiaries``)."""
-        self.documents = AsyncDocuments(self)
+        self.documents = AsyncDocuments(calls)
         """Documents (``/v1/documents``): upload, download, stream."""
-        self.crypto = AsyncCrypto(self)
+        self.crypto = AsyncCrypto(calls)
         """Crypto reference data: ``.assets`` and ``.networks``."""
-        self.payments = AsyncPayments(self)
+        self.payments = AsyncPayments(calls)
         """Payments (``/v1/payments``)."""
-        self.screening = AsyncScreening(self)
+        self.screening = AsyncScreening(calls)
         """Screening: ``.results``."""
-        self.support = AsyncSupport(self)
+        self.support = AsyncSupport(calls)
         """Support: ``.tickets`` and ``.tickets.messages``."""
 
     @property
@@ -366,124 +315,40 @@ class AsyncNuveraClient:
         """
         self._core.rotate(api_key, private_key, passphrase)
 
-    def _own_http(
-        self, transport: httpx.AsyncBaseTransport | None = None
-    ) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=self._core.timeout,
+    def _own_http(self, transport: Any = None) -> httpx.AsyncClient:
+        stack = self._stack or httpx
+        client: httpx.AsyncClient = stack.AsyncClient(
+            timeout=_timeout(stack, self._core.timeout),
             verify=True,
             follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
+            headers={"user-agent": user_agent(stack)},
             transport=transport,
         )
+        return client
 
-    def _use_transport(self, transport: httpx.AsyncBaseTransport) -> None:
+    def _use_transport(self, transport: Any) -> None:
         """Replace our own AsyncClient by one on ``transport`` (tests, benchmarks).
 
-        It stays a client we made and close, so plain calls keep the fast path
-        (a user's ``http_client=`` never gets it). Call it before any request:
-        the AsyncClient it replaces is dropped without being closed.
+        It stays a client we made and close. Call it before any request: the
+        AsyncClient it replaces is dropped without being closed.
         """
         if not self._owns_http:
             raise RuntimeError("only a client without http_client= owns its httpx")
-        self._http = self._own_http(transport)
-        self._fast = FastPath(self._http, self._core.base_url, self._core.timeout)
+        self._calls.http = self._own_http(transport)
 
-    # -- attempt loop --------------------------------------------------------------
+    # -- internals (tests and benchmarks) ------------------------------------------
 
-    def _authorize(self, call: Call[Any]) -> None:
-        self._core.authorize(call)
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._calls.http
 
-    async def _execute(self, call: Call[Any], *, stream: bool) -> httpx.Response:
-        core = self._core
-        core.authorize(call)
-        if core.polls:
-            await core.apoll()
-        key = core.idempotency_key(call)
-        boundary = new_multipart_boundary() if call.multipart else None
-        # Made only when needed: under load, thousands of calls wait at once, and
-        # each object they hold is more work for the garbage collector.
-        state: RetryState | None = None
-        stack = ExitStack() if call.files else None
-        try:
-            files: Sequence[PreparedFile] = ()
-            if stack is not None:
-                # Opening and spooling block: keep them off the event loop.
-                files = await anyio.to_thread.run_sync(prepare_files, call.files, stack)
-            # Streamed downloads keep send(): the caller reads the body later.
-            fast = None if stream else self._fast
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                generation = core.generation
-                quick = fast if fast is not None and fast.usable(call) else None
-                sending: Awaitable[httpx.Response]
-                if quick is not None:
-                    sending = quick.send(quick.plan(call, key), core.auth)
-                else:
-                    request = core.request(self._http, call, key, files, boundary)
-                    sending = self._send_via_http(request, stream=stream)
-                try:
-                    response = await sending
-                except httpx.HTTPError as exc:
-                    # Transport errors may be retried; others (a body that fails
-                    # to decode, too many redirects) are final. None escapes raw.
-                    core.log_failure(call, exc, attempt)
-                    state = state or RetryState()
-                    decision = core.decide(call, state, key, generation, error=exc)
-                    if decision.action is Action.DONE:
-                        raise connection_error(exc, call) from exc
-                else:
-                    core.observe(call, response, attempt)
-                    if response.is_success:
-                        return response
-                    state = state or RetryState()
-                    decision = core.decide(
-                        call, state, key, generation, response=response
-                    )
-                    if decision.action is Action.DONE:
-                        raise api_error(response)
-                state.record(decision)
-                core.apply(decision)
-                if decision.action is Action.REFRESH:
-                    await anyio.to_thread.run_sync(core.refresh, generation)
-                elif decision.action is Action.RETRY:
-                    await self._sleep(decision.delay)
-        finally:
-            if stack is not None:
-                stack.close()
-        raise LimitExceededError(
-            f"{call.endpoint}: gave up after {MAX_ATTEMPTS} attempts"
-        )
+    @property
+    def _sleep(self) -> Callable[[float], Any]:
+        return self._calls.sleep
 
-    async def _send_via_http(
-        self, request: httpx.Request, *, stream: bool
-    ) -> httpx.Response:
-        # A streamed download that succeeds is read later, by the caller.
-        response = await self._http.send(request, auth=self._core.auth, stream=True)
-        if not (stream and response.is_success):
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
-
-    async def _request(self, call: Call[T]) -> T:
-        return parse_response(call, await self._execute(call, stream=False))
-
-    async def _download(self, call: Call[Any]) -> bytes:
-        return (await self._execute(call, stream=False)).content
-
-    def _stream(
-        self, call: Call[Any]
-    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
-        return self._stream_cm(call)
-
-    @asynccontextmanager
-    async def _stream_cm(self, call: Call[Any]) -> AsyncIterator[AsyncIterator[bytes]]:
-        response = await self._execute(call, stream=True)
-        try:
-            yield async_chunks(response, call)
-        finally:
-            await response.aclose()
+    @_sleep.setter
+    def _sleep(self, sleep: Callable[[float], Any]) -> None:
+        self._calls.sleep = sleep
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -505,3 +370,97 @@ class AsyncNuveraClient:
 
     def __repr__(self) -> str:
         return f"AsyncNuveraClient(base_url={str(self.base_url)!r}, auth={self.auth!r})"
+
+
+def _timeout(stack: ModuleType, timeout: httpx.Timeout) -> Any:
+    return timeout if stack is httpx else stack.Timeout(**timeout.as_dict())
+
+
+class SyncCalls:
+    """Runs calls for the sync resources: the attempt loop's sync driver.
+
+    Args:
+        core: the client's shared state.
+        http: the ``httpx.Client`` (or httpx2) that sends.
+    """
+
+    def __init__(self, core: ClientCore, http: httpx.Client) -> None:
+        self.core = core
+        self.http = http
+        self.sleep: Callable[[float], Any] = time.sleep
+
+    def authorize(self, call: Call[Any]) -> None:
+        """Check ``call``'s permission locally (and record it)."""
+        self.core.authorize(call)
+
+    def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
+        flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
+        return run_sync(flow, http=self.http, core=self.core, sleep=self.sleep)
+
+    def request(self, call: Call[T]) -> T:
+        """Run ``call``; return its parsed model."""
+        result = self._run(call, stream=False, limit=self.core.max_response_bytes)
+        return parse_response(call, result.response, result.body or b"")
+
+    def download(self, call: Call[Any]) -> bytes:
+        """Run ``call``; return the whole body (error bodies are capped)."""
+        return self._run(call, stream=False, limit=None).body or b""
+
+    def stream(self, call: Call[Any]) -> AbstractContextManager[Iterator[bytes]]:
+        """Run ``call`` on entry; the body is read as the caller iterates."""
+        return self._stream(call)
+
+    @contextmanager
+    def _stream(self, call: Call[Any]) -> Iterator[Iterator[bytes]]:
+        response = self._run(call, stream=True, limit=None).response
+        try:
+            yield sync_chunks(response, call)
+        finally:
+            response.close()
+
+
+class AsyncCalls:
+    """Runs calls for the async resources: the attempt loop's async driver.
+
+    Args:
+        core: the client's shared state.
+        http: the ``httpx.AsyncClient`` (or httpx2) that sends.
+    """
+
+    def __init__(self, core: ClientCore, http: httpx.AsyncClient) -> None:
+        self.core = core
+        self.http = http
+        self.sleep: Callable[[float], Any] = anyio.sleep
+
+    def authorize(self, call: Call[Any]) -> None:
+        """Check ``call``'s permission locally (and record it)."""
+        self.core.authorize(call)
+
+    async def _run(
+        self, call: Call[Any], *, stream: bool, limit: int | None
+    ) -> Result[Any]:
+        flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
+        return await run_async(flow, http=self.http, core=self.core, sleep=self.sleep)
+
+    async def request(self, call: Call[T]) -> T:
+        """Run ``call``; return its parsed model."""
+        result = await self._run(call, stream=False, limit=self.core.max_response_bytes)
+        return parse_response(call, result.response, result.body or b"")
+
+    async def download(self, call: Call[Any]) -> bytes:
+        """Run ``call``; return the whole body (error bodies are capped)."""
+        return (await self._run(call, stream=False, limit=None)).body or b""
+
+    def stream(
+        self, call: Call[Any]
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Run ``call`` on entry; the body is read as the caller iterates."""
+        return self._stream(call)
+
+    @asynccontextmanager
+    async def _stream(self, call: Call[Any]) -> AsyncIterator[AsyncIterator[bytes]]:
+        response = (await self._run(call, stream=True, limit=None)).response
+        try:
+            yield async_chunks(response, call)
+        finally:
+            await response.aclose()

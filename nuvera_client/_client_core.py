@@ -2,48 +2,48 @@
 
 Configuration, the auth, permissions (local check and record), idempotency keys,
 retry decisions, lifecycle warnings and credential rotation/refresh. No HTTP I/O:
-the twins in ``_client.py`` send, sleep and read.
+the attempt loop (``_pipeline``) asks it, and the twins in ``_client.py`` send,
+sleep and read.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
-import anyio.to_thread
 import httpx
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import NuveraAuth
-from nuvera_client._base_client import (
-    NuveraDeprecationWarning,
+from nuvera_client._config import ClientConfig
+from nuvera_client._permissions import Permission, validate_permissions
+from nuvera_client._pipeline import Observer
+from nuvera_client._resource import Call
+from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
+from nuvera_client._signer import RequestSigner, SigningKey
+from nuvera_client._transfer import DEFAULT_MAX_RESPONSE_BYTES
+from nuvera_client._wire import (
     PreparedFile,
     build_request,
     lifecycle_notice,
     new_idempotency_key,
+    warn_caller,
 )
-from nuvera_client._config import ClientConfig
-from nuvera_client._permissions import Permission, validate_permissions
-from nuvera_client._resource import Call
-from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
-from nuvera_client._signer import RequestSigner, SigningKey
 from nuvera_client.credentials import CredentialProvider, Credentials
 from nuvera_client.errors import (
     ConfigurationError,
     InvalidArgumentError,
+    NuveraDeprecationWarning,
     PermissionNotGrantedError,
 )
 
 __all__ = [
-    "MAX_ATTEMPTS",
     "RECORD_PERMISSIONS_ENV",
     "ClientCore",
     "CredentialSource",
@@ -56,9 +56,6 @@ RECORD_PERMISSIONS_ENV = "NUVERA_RECORD_PERMISSIONS_FILE"
 
 CredentialSource: TypeAlias = CredentialProvider | Callable[[], Credentials]
 """A credential provider, or a zero-argument callable returning Credentials."""
-
-MAX_ATTEMPTS = 64
-"""A hard bound on any attempt loop, far above every retry budget."""
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
@@ -98,7 +95,20 @@ class ClientCore:
         permissions: Iterable[str | Permission] | None,
         ttl: int,
         credentials: CredentialSource | None,
+        max_response_bytes: int | None = None,
     ) -> None:
+        self.observer: Observer = Observer()
+        """Sees every event of every call (see ``_pipeline.Observer``)."""
+        limit = (
+            DEFAULT_MAX_RESPONSE_BYTES
+            if max_response_bytes is None
+            else max_response_bytes
+        )
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError(
+                "max_response_bytes must be a positive int (bytes, decoded)"
+            )
+        self.max_response_bytes = limit
         self.provider = credentials
         self._current: Credentials | None = None
         signer: RequestSigner | None = None
@@ -140,10 +150,14 @@ class ClientCore:
         self.permissions = (
             None if permissions is None else validate_permissions(permissions)
         )
-        self.generation = 0
+        # Credential swaps so far (rotate, refresh, a provider's new pair): an
+        # attempt that saw an older count failed with credentials since replaced.
+        self.swaps = 0
+        # One lock for the credential state (swaps, the pair in use, refreshes);
+        # reentrant because a refresh adopts what it fetched.
+        self._credentials_lock = threading.RLock()
+        # Another for the bookkeeping sets below, never held across I/O.
         self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
-        self._adopt_lock = threading.Lock()
         self._used: set[Permission] = set()
         self._warned: set[str] = set()
         self._record_file = os.environ.get(RECORD_PERMISSIONS_ENV) or None
@@ -196,7 +210,7 @@ class ClientCore:
 
     def request(
         self,
-        http: httpx.Client | httpx.AsyncClient,
+        http: Any,
         call: Call[Any],
         key: str | None,
         files: Sequence[PreparedFile],
@@ -217,35 +231,29 @@ class ClientCore:
         call: Call[Any],
         state: RetryState,
         key: str | None,
-        generation: int,
+        seen: int,
         *,
         response: httpx.Response | None = None,
+        body: bytes | None = None,
         error: Exception | None = None,
     ) -> Decision:
         # Credentials swapped while this attempt was in flight: retrying with the
         # new ones is always worth one try, provider or not.
-        rotated = generation != self.generation
+        rotated = seen != self.swaps
         return self.policy.decide(
             state,
             method=call.method,
             has_idempotency_key=key is not None,
             response=response,
+            body=body,
             error=error,
             now=time.time(),
             can_refresh=self.provider is not None or rotated,
             max_retries=call.max_retries,
         )
 
-    def observe(self, call: Call[Any], response: httpx.Response, attempt: int) -> None:
-        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost a header lookup
-            logger.debug(
-                "%s %s -> %s request_id=%s attempt=%d",
-                call.method,
-                call.path,
-                response.status_code,
-                response.headers.get("x-request-id"),
-                attempt,
-            )
+    def notice(self, call: Call[Any], response: httpx.Response) -> None:
+        """Warn once per endpoint that answers with ``Deprecation``/``Sunset``."""
         notice = lifecycle_notice(call, response)
         if notice is None or call.endpoint in self._warned:
             return
@@ -254,22 +262,16 @@ class ClientCore:
                 return
             self._warned.add(call.endpoint)
         logger.warning("%s", notice)
-        # stacklevel 6: observe < _execute < _request < _send < resource method < caller
-        warnings.warn(notice, NuveraDeprecationWarning, stacklevel=6)
-
-    def log_failure(self, call: Call[Any], exc: Exception, attempt: int) -> None:
-        logger.debug(
-            "%s %s -> %s attempt=%d",
-            call.method,
-            call.path,
-            type(exc).__name__,
-            attempt,
-        )
+        warn_caller(notice, NuveraDeprecationWarning)
 
     def apply(self, decision: Decision) -> None:
+        """Apply what a decision learned (a clock offset) before the next attempt."""
         if decision.action is Action.RESIGN and decision.clock_offset is not None:
-            logger.debug("clock skew: offset now %.0f s", decision.clock_offset)
             self.auth.clock_offset = decision.clock_offset
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values to redact from server text: the API key in use."""
+        return (self.auth.api_key.reveal(),)
 
     # -- credentials -------------------------------------------------------------
 
@@ -279,16 +281,16 @@ class ClientCore:
         private_key: keys.PrivateKeySource | SigningKey | None,
         passphrase: str | bytes | None,
     ) -> None:
-        with self._lock:
+        with self._credentials_lock:
             self.auth.rotate(
                 api_key=api_key, private_key=private_key, passphrase=passphrase
             )
-            self.generation += 1
+            self.swaps += 1
 
-    def refresh(self, generation: int) -> None:
-        """Fetch new credentials once for all threads/tasks that saw ``generation``."""
-        with self._refresh_lock:
-            if self.generation != generation or self.provider is None:
+    def refresh(self, seen: int) -> None:
+        """Fetch new credentials once for all threads/tasks that saw ``seen`` swaps."""
+        with self._credentials_lock:
+            if self.swaps != seen or self.provider is None:
                 return  # someone else already swapped the credentials
             creds = _ask(self.provider, refresh=True)
             logger.debug("credentials refreshed from the provider")
@@ -298,30 +300,27 @@ class ClientCore:
         """Switch to ``creds`` unless they are the ones in use."""
         if creds is self._current:
             return
-        with self._adopt_lock:
+        with self._credentials_lock:
             if creds is self._current:
                 return
             api_key, signer = creds.resolve(self.auth.signer.ttl)
-            with self._lock:
-                self.auth.rotate(api_key=api_key, signer=signer)
-                self.generation += 1
+            self.auth.rotate(api_key=api_key, signer=signer)
+            self.swaps += 1
             self._current = creds
 
     def poll(self) -> None:
-        """Ask a caching provider for its current credentials (sync clients)."""
+        """Ask a caching provider for its current credentials."""
         if self.polls and self.provider is not None:
             self.adopt(_ask(self.provider, refresh=False))
 
-    async def apoll(self) -> None:
-        """Like :meth:`poll`; a provider fetch runs in a worker thread."""
-        if not (self.polls and self.provider is not None):
-            return
-        provider = self.provider
-        needs_fetch = getattr(provider, "needs_fetch", None)
-        if callable(needs_fetch) and needs_fetch():
-            creds = await anyio.to_thread.run_sync(
-                functools.partial(_ask, provider, refresh=False)
-            )
+    def poll_blocks(self) -> bool:
+        """Whether polling now may wait on the network (a cache due for a fetch)."""
+        needs_fetch = getattr(self.provider, "needs_fetch", None)
+        return not callable(needs_fetch) or bool(needs_fetch())
+
+    def fetch_credentials(self, *, refresh: bool, seen: int) -> None:
+        """Refresh after a rotation signal, or poll a caching provider."""
+        if refresh:
+            self.refresh(seen)
         else:
-            creds = _ask(provider, refresh=False)
-        self.adopt(creds)
+            self.poll()

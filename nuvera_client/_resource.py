@@ -7,26 +7,33 @@ import functools
 import mimetypes
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeAlias, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from nuvera_client._pagination import MAX_CURSOR_LENGTH, AsyncPage, Page, PageData
 from nuvera_client._permissions import Permission
-from nuvera_client.errors import ConfigurationError, InvalidArgumentError
-
-if TYPE_CHECKING:
-    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+from nuvera_client.errors import InvalidArgumentError, InvalidIdError
 
 __all__ = [
+    "AsyncCaller",
     "AsyncResource",
     "Call",
     "FileInput",
     "FilePart",
+    "SyncCaller",
     "SyncResource",
     "TimeoutTypes",
 ]
@@ -108,9 +115,11 @@ class Call(Generic[T]):
         """The path with its parameters percent-encoded, without the query."""
         path = self.template
         for name, value in self.path_params.items():
-            if not isinstance(value, str) or not value:
-                raise InvalidArgumentError(
-                    f"{name} must be a non-empty string, got {value!r}"
+            # httpx removes dot segments: "..", sent, would reach another endpoint.
+            if not isinstance(value, str) or value in ("", ".", ".."):
+                raise InvalidIdError(
+                    f"{self.endpoint}: {name} must be an id such as 'cus_…', "
+                    f"got {value!r:.40}"
                 )
             if not _UNRESERVED.fullmatch(value):  # ids usually are: skip quote()
                 value = quote(value, safe="")
@@ -172,21 +181,55 @@ def _checked_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_LENGTH:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"cursor must be a non-empty string of at most {MAX_CURSOR_LENGTH} "
             "characters: pass a page's next_cursor unchanged"
         )
     return cursor
 
 
+class SyncCaller(Protocol):
+    """What a sync resource needs from its client: run calls (``_client.py``)."""
+
+    def authorize(self, call: Call[Any]) -> None:
+        """Check ``call``'s permission locally (and record it)."""
+
+    def request(self, call: Call[T]) -> T:
+        """Run ``call``; return its parsed model."""
+
+    def download(self, call: Call[Any]) -> bytes:
+        """Run ``call``; return the whole body."""
+
+    def stream(self, call: Call[Any]) -> AbstractContextManager[Iterator[bytes]]:
+        """Run ``call``; the body is read as the caller iterates."""
+
+
+class AsyncCaller(Protocol):
+    """What an async resource needs from its client: run calls (``_client.py``)."""
+
+    def authorize(self, call: Call[Any]) -> None:
+        """Check ``call``'s permission locally (and record it)."""
+
+    def request(self, call: Call[T]) -> Awaitable[T]:
+        """Run ``call``; return its parsed model."""
+
+    def download(self, call: Call[Any]) -> Awaitable[bytes]:
+        """Run ``call``; return the whole body."""
+
+    def stream(
+        self, call: Call[Any]
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Run ``call``; the body is read as the caller iterates."""
+
+
 class SyncResource:
     """Base of the synchronous resources: sends :class:`Call` objects."""
 
-    def __init__(self, client: NuveraClient) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         self._client = client
 
     def _send(self, call: Call[T]) -> T:
-        return self._client._request(call)
+        return self._client.request(call)
 
     def _page(
         self,
@@ -194,27 +237,25 @@ class SyncResource:
         cursor: str | None = None,
     ) -> Page[T]:
         # Checked now, so a missing permission surfaces at list(), not at iteration.
-        self._client._authorize(make(cursor))
+        self._client.authorize(make(cursor))
         return Page(lambda c: self._send(make(c)), _checked_cursor(cursor))
 
 
 class AsyncResource:
     """Base of the asynchronous resources: sends :class:`Call` objects."""
 
-    def __init__(self, client: AsyncNuveraClient) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         self._client = client
 
     def _send(self, call: Call[T]) -> Awaitable[T]:
-        # Not a coroutine itself: the caller awaits the client's directly, one
-        # frame fewer to resume per call.
-        return self._client._request(call)
+        return self._client.request(call)
 
     def _page(
         self,
         make: Callable[[str | None], Call[PageData[T]]],
         cursor: str | None = None,
     ) -> AsyncPage[T]:
-        self._client._authorize(make(cursor))
+        self._client.authorize(make(cursor))
 
         async def fetch(cursor: str | None) -> PageData[T]:
             return await self._send(make(cursor))

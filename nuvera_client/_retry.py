@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -11,11 +12,13 @@ from typing import Any
 
 import httpx
 
+from nuvera_client._stack import is_transport_error
 from nuvera_client.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "MAX_BACKOFF",
+    "MAX_CLOCK_OFFSET",
     "MAX_RETRY_AFTER",
     "RETRYABLE_STATUSES",
     "Action",
@@ -29,6 +32,8 @@ BASE_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_CLOCK_OFFSET = 24 * 3600.0
+"""The largest clock offset learned from a server (seconds either way)."""
 _ALWAYS_RETRYABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 _SKEW_CODES = frozenset({"token_expired", "token_not_yet_valid"})
 _ROTATION_CODES = frozenset(
@@ -95,10 +100,10 @@ def _retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _error_body(response: httpx.Response) -> dict[str, Any]:
+def _error_body(response: httpx.Response, body: bytes | None) -> dict[str, Any]:
     try:
-        payload = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+        payload = json.loads(response.content if body is None else body)
+    except (ValueError, UnicodeDecodeError, RecursionError, httpx.ResponseNotRead):
         return {}
     error = payload.get("error") if isinstance(payload, dict) else None
     return error if isinstance(error, dict) else {}
@@ -146,6 +151,7 @@ class RetryPolicy:
         method: str,
         has_idempotency_key: bool,
         response: httpx.Response | None = None,
+        body: bytes | None = None,
         error: Exception | None = None,
         now: float,
         can_refresh: bool = False,
@@ -157,7 +163,8 @@ class RetryPolicy:
             state: what the call has used so far (not modified here).
             method: the request method.
             has_idempotency_key: whether the request carries an Idempotency-Key.
-            response: the response, its body read when it is an error.
+            response: the response.
+            body: its body, read (default: ``response.content``).
             error: the transport exception, when there was no response.
             now: the local Unix time, without any learned offset.
             can_refresh: whether a credential provider can be asked again.
@@ -168,9 +175,7 @@ class RetryPolicy:
             method, has_idempotency_key=has_idempotency_key
         )
         if response is None:
-            if error is None or not isinstance(
-                error, (httpx.TransportError, httpx.TimeoutException)
-            ):
+            if error is None or not is_transport_error(error):
                 return Decision(Action.DONE, reason="not a transport error")
             if retryable and state.retries < budget:
                 return Decision(
@@ -181,22 +186,19 @@ class RetryPolicy:
             return Decision(Action.DONE, reason="transport error, no retry")
         status = response.status_code
         if status == 401:
-            body = _error_body(response)
-            code = body.get("code")
+            error_body = _error_body(response, body)
+            code = error_body.get("code")
             if code in _SKEW_CODES and not state.resigned:
-                details = body.get("details")
+                details = error_body.get("details")
                 server_time = (
                     details.get("server_time") if isinstance(details, dict) else None
                 )
                 if server_time is None:
                     server_time = _date_header(response)
-                if isinstance(server_time, (int, float)) and not isinstance(
-                    server_time, bool
-                ):
+                offset = _offset(server_time, now)
+                if offset is not None:
                     return Decision(
-                        Action.RESIGN,
-                        clock_offset=float(server_time) - now,
-                        reason=str(code),
+                        Action.RESIGN, clock_offset=offset, reason=str(code)
                     )
             if code in _ROTATION_CODES and can_refresh and not state.refreshed:
                 return Decision(Action.REFRESH, reason=str(code))
@@ -227,3 +229,20 @@ def _date_header(response: httpx.Response) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when.timestamp() if when.tzinfo is not None else None
+
+
+def _offset(server_time: object, now: float) -> float | None:
+    """The clock offset a server time implies, if usable: finite, within ±24 h.
+
+    Anything else (``Infinity``, ``NaN``, ``1e300``, a string) is ignored, so the
+    call ends with the server's 401 and the offset in use stays as it was.
+    """
+    if isinstance(server_time, bool) or not isinstance(server_time, (int, float)):
+        return None
+    try:
+        offset = float(server_time) - now
+    except OverflowError:  # an int too large for a float
+        return None
+    if not math.isfinite(offset) or abs(offset) > MAX_CLOCK_OFFSET:
+        return None
+    return offset

@@ -9,12 +9,14 @@ Every exception derives from :class:`NuveraError`::
     │   ├── InvalidPrivateKeyError   not RSA, too small, wrong exponent, garbage
     │   │   └── PassphraseError      encrypted key without / with a wrong passphrase
     │   ├── InvalidTTLError          ttl outside 1..60
+    │   ├── InvalidClockOffsetError  a clock offset not finite or beyond ±24 h
     │   ├── InsecureTransportError   plain HTTP to a non-loopback host
     │   ├── InvalidPermissionsError  unknown permission, or a write without its read
     │   ├── CredentialsNotConfiguredError  a credential provider has nothing set
     │   ├── InsecureCredentialsFileError   a key file readable by group/others
     │   └── OptionalDependencyError  an extra is not installed (pandas, tqdm, respx)
     ├── InvalidArgumentError         a call argument with a refused value (ValueError)
+    │   └── InvalidIdError           an id that is empty, ``.`` or ``..`` (not sent)
     ├── CredentialSourceError        a credential source failed or holds junk
     ├── LimitExceededError           a bound the SDK keeps (attempts, pages)
     ├── SandboxError                 the local sandbox refused a platform operation
@@ -31,7 +33,8 @@ Every exception derives from :class:`NuveraError`::
         ├── ValidationError          422
         ├── RateLimitError           429
         ├── InvalidRequestError      400 / 405 / 413 / 415
-        └── ServerError              5xx
+        ├── ServerError              5xx
+        └── InvalidResponseError     a body too large, too deep or not the model
 
     UserWarning
     └── NuveraDeprecationWarning     the endpoint answered Deprecation / Sunset
@@ -40,16 +43,20 @@ What else may escape is listed in ``docs/guides/errors-and-retries.md``:
 ``KeyboardInterrupt`` and cancellation, and programming errors such as a
 ``TypeError`` for an argument of the wrong type.
 
-No exception text ever holds an API key, a private key, a passphrase or a token.
+No exception text ever holds an API key, a private key, a passphrase or a token:
+server text is truncated to :data:`MAX_MESSAGE_CHARS` and the client's own API key
+and tokens are replaced by ``[redacted]`` before an error is built.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "MAX_MESSAGE_CHARS",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -63,9 +70,12 @@ __all__ = [
     "InsecureTransportError",
     "InvalidApiKeyError",
     "InvalidArgumentError",
+    "InvalidClockOffsetError",
+    "InvalidIdError",
     "InvalidPermissionsError",
     "InvalidPrivateKeyError",
     "InvalidRequestError",
+    "InvalidResponseError",
     "InvalidTTLError",
     "LimitExceededError",
     "NotFoundError",
@@ -202,6 +212,21 @@ class OptionalDependencyError(ConfigurationError, ImportError):
     def __init__(self, message: str, *, package: str) -> None:
         super().__init__(message)
         self.package = package
+
+
+class InvalidClockOffsetError(ConfigurationError):
+    """A clock offset is not a finite number of seconds within ±24 hours.
+
+    The offset in use is left unchanged.
+    """
+
+
+class InvalidIdError(InvalidArgumentError):
+    """An object id is empty, ``.`` or ``..``; refused before anything is sent.
+
+    httpx removes dot segments from a path, so ``retrieve("..")`` would otherwise
+    reach another endpoint.
+    """
 
 
 class PermissionNotGrantedError(NuveraError):
@@ -403,6 +428,54 @@ class InvalidRequestError(APIError):
     """400/405/413/415: the request itself was malformed."""
 
 
+class InvalidResponseError(APIError):
+    """The response could not be used (code ``invalid_response``).
+
+    It was larger than the client's ``max_response_bytes``, nested too deeply, or
+    not the shape the endpoint returns.
+    """
+
+
+MAX_MESSAGE_CHARS = 1000
+"""Server text longer than this is truncated in exceptions (message and details)."""
+
+_REDACTED = "[redacted]"
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_API_KEY = re.compile(r"nvk_(?:live|test)_[0-9A-Za-z]{20,}")
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return server text safe to raise: secrets redacted, then truncated.
+
+    Args:
+        text: what the server sent.
+        secrets: exact values to redact (the client's API key, the token sent).
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    # Any API key or compact JWT, not only ours: a server never needs to echo one.
+    text = _JWT.sub(_REDACTED, _API_KEY.sub(_REDACTED, text))
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f"... [{len(text)} chars, truncated]"
+    return text
+
+
+def _scrub(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    if depth > 8:
+        return _REDACTED
+    if isinstance(value, Mapping):
+        return {
+            scrub_text(str(k), secrets): _scrub(v, secrets, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(v, secrets, depth + 1) for v in value]
+    return value
+
+
 _CLOCK_HINT = "Check the machine clock (the client corrects skew once per request)"
 
 _HINTS: dict[str, str] = {
@@ -456,34 +529,49 @@ def error_class_for(status_code: int, code: str) -> type[APIError]:
 
 
 def error_from_response(
-    status_code: int, body: bytes, headers: Mapping[str, str] | None = None
+    status_code: int,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    secrets: Iterable[str] = (),
 ) -> APIError:
     """Build the typed error for an error response.
+
+    Server text (message, details, header values) is truncated and has
+    ``secrets`` and anything shaped like an API key or a JWT redacted.
 
     Args:
         status_code: the HTTP status (>= 400).
         body: the raw response body; a non-JSON body still yields an error.
         headers: the response headers (lower- or mixed-case names).
+        secrets: exact values to redact (the client's API key, the token sent).
 
     Returns:
         An instance of the :class:`APIError` subclass for the status and code.
     """
-    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    hidden = tuple(secrets)
+    lowered = {k.lower(): scrub_text(v, hidden) for k, v in (headers or {}).items()}
     payload: Any = None
     try:
         payload = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # A body nested too deeply is as unusable as one that is not JSON.
         payload = None
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
         error = {}
-    code = str(error.get("code") or f"http_{status_code}")
-    err_type = str(
-        error.get("type") or ("api_error" if status_code >= 500 else "error")
+    code = scrub_text(str(error.get("code") or f"http_{status_code}"), hidden)
+    err_type = scrub_text(
+        str(error.get("type") or ("api_error" if status_code >= 500 else "error")),
+        hidden,
     )
-    message = str(error.get("message") or f"HTTP {status_code} without error body")
+    message = scrub_text(
+        str(error.get("message") or f"HTTP {status_code} without error body"), hidden
+    )
     request_id = error.get("request_id") or lowered.get("x-request-id")
-    details = error.get("details")
+    if request_id is not None:
+        request_id = scrub_text(str(request_id), hidden)
+    details = _scrub(error.get("details"), hidden)
     cls = error_class_for(status_code, code)
     return cls(
         message,

@@ -34,9 +34,10 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
-from nuvera_client._auth import USER_AGENT, _make_signer
+from nuvera_client._auth import _make_signer
 from nuvera_client._body import CHUNK_SIZE, HashingSpool, seekable
 from nuvera_client._signer import DEFAULT_TTL, RequestSigner, SigningKey
+from nuvera_client._stack import USER_AGENT
 
 __all__ = ["NuveraRequestsAuth"]
 

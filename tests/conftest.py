@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from http_stacks import STACKS
 
 from nuvera_client import RequestSigner
 
@@ -60,3 +63,9 @@ def signer(
 def anyio_backend() -> str:
     """Run anyio tests on asyncio only."""
     return "asyncio"
+
+
+@pytest.fixture(params=STACKS)
+def http_stack(request: pytest.FixtureRequest) -> ModuleType:
+    """The HTTP library under test: httpx, then httpx2 (skipped when absent)."""
+    return importlib.import_module(request.param)

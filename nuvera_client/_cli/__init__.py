@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -75,16 +76,27 @@ class RecordingParser(argparse.ArgumentParser):
         return action
 
 
+_DASH_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
+"""A kid (43 base64url characters) that starts with "-", as 1 kid in 64 does."""
+
+
 class _Parser(RecordingParser):
-    """The top parser: lets a kid that starts with "-" stand as a positional."""
+    """Lets a kid that starts with "-" stand as the positional it is.
+
+    argparse would read it as an option; moved behind ``--`` (public argparse
+    behaviour) it is a positional again. Only ``remove-signing-key`` takes a kid
+    as a positional.
+    """
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: Any = None
-    ) -> Any:
-        from nuvera_client._cli.sandbox import escape_kids
-
-        words = sys.argv[1:] if args is None else args
-        return super().parse_known_args(escape_kids(words), namespace)
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        if "remove-signing-key" in words and "--" not in words:
+            kids = [w for w in words if _DASH_KID.fullmatch(w)]
+            if kids:
+                words = [w for w in words if w not in kids] + ["--", *kids]
+        return super().parse_known_args(words, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:

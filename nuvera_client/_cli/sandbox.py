@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,25 +30,6 @@ EXIT_USAGE = 2
 DEFAULT_PORT = 8787
 LOCAL_BASE_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 """Where ``nuvera sandbox serve`` listens by default (PROTOCOL §7, local sandbox)."""
-
-
-# A kid is 43 base64url characters and may start with "-" (1 in 64): argparse would
-# read such a word as an option. escape_kids() (run by the top parser before argparse
-# sees the words) prefixes it, and the kid argument's type removes the prefix.
-_DASH_KID = re.compile(r"-[A-Za-z0-9_-]{42}")
-_KID_ESCAPE = "kid:"
-
-
-def escape_kids(words: Sequence[str]) -> list[str]:
-    """Return ``words`` with a dash-led kid of ``remove-signing-key`` escaped."""
-    if "remove-signing-key" not in words:
-        return list(words)
-    return [_KID_ESCAPE + w if _DASH_KID.fullmatch(w) else w for w in words]
-
-
-def unescape_kid(word: str) -> str:
-    """Undo :func:`escape_kids` (the ``type=`` of the kid argument)."""
-    return word.removeprefix(_KID_ESCAPE)
 
 
 class _UsageError(Exception):
@@ -188,7 +168,8 @@ def register(subparsers: Any) -> None:
     remove = keys_sub.add_parser("remove-signing-key", help="remove a signing key")
     _common(remove)
     remove.add_argument("application_id", metavar="APP_ID")
-    remove.add_argument("kid", metavar="KID", type=unescape_kid)
+    remove.add_argument("kid", metavar="KID")
+    # A kid may start with "-" (1 in 64): the top parser moves it behind "--".
     remove.set_defaults(func=_run(_remove_key))
 
     users = sub.add_parser("users", help="manage platform users")

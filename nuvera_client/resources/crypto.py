@@ -15,7 +15,7 @@ from nuvera_client._resource import (
 from nuvera_client.models.crypto import CryptoAsset, CryptoNetwork
 
 if TYPE_CHECKING:
-    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+    from nuvera_client._resource import AsyncCaller, SyncCaller
 
 __all__ = [
     "AsyncCrypto",
@@ -119,7 +119,7 @@ class CryptoNetworks(SyncResource):
 class Crypto:
     """Crypto reference data: :attr:`assets` and :attr:`networks`."""
 
-    def __init__(self, client: NuveraClient) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         self.assets = CryptoAssets(client)
         """Crypto assets."""
         self.networks = CryptoNetworks(client)
@@ -173,7 +173,7 @@ class AsyncCryptoNetworks(AsyncResource):
 class AsyncCrypto:
     """Crypto reference data: :attr:`assets` and :attr:`networks`."""
 
-    def __init__(self, client: AsyncNuveraClient) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         self.assets = AsyncCryptoAssets(client)
         """Crypto assets."""
         self.networks = AsyncCryptoNetworks(client)

@@ -171,7 +171,7 @@ class Documents(SyncResource):
         timeout: TimeoutTypes = None,
     ) -> bytes:
         """Return a document's content (held in memory; see :meth:`download_to`)."""
-        return self._client._download(_content(document_id, max_retries, timeout))
+        return self._client.download(_content(document_id, max_retries, timeout))
 
     def stream(
         self,
@@ -181,7 +181,7 @@ class Documents(SyncResource):
         timeout: TimeoutTypes = None,
     ) -> AbstractContextManager[Iterator[bytes]]:
         """Stream a document's content: ``with ....stream(id) as chunks: ...``."""
-        return self._client._stream(_content(document_id, max_retries, timeout))
+        return self._client.stream(_content(document_id, max_retries, timeout))
 
     def download_to(
         self,
@@ -290,7 +290,7 @@ class AsyncDocuments(AsyncResource):
         timeout: TimeoutTypes = None,
     ) -> bytes:
         """Return a document's content (held in memory; see :meth:`download_to`)."""
-        return await self._client._download(_content(document_id, max_retries, timeout))
+        return await self._client.download(_content(document_id, max_retries, timeout))
 
     def stream(
         self,
@@ -300,7 +300,7 @@ class AsyncDocuments(AsyncResource):
         timeout: TimeoutTypes = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """Stream a document's content: ``async with ....stream(id) as chunks:``."""
-        return self._client._stream(_content(document_id, max_retries, timeout))
+        return self._client.stream(_content(document_id, max_retries, timeout))
 
     async def download_to(
         self,

@@ -15,7 +15,7 @@ from nuvera_client._resource import (
 from nuvera_client.models.screening import ScreeningResult
 
 if TYPE_CHECKING:
-    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+    from nuvera_client._resource import AsyncCaller, SyncCaller
 
 __all__ = ["AsyncScreening", "AsyncScreeningResults", "Screening", "ScreeningResults"]
 
@@ -81,7 +81,7 @@ class ScreeningResults(SyncResource):
 class Screening:
     """Screening: :attr:`results`."""
 
-    def __init__(self, client: NuveraClient) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         self.results = ScreeningResults(client)
         """Screening results."""
 
@@ -117,6 +117,6 @@ class AsyncScreeningResults(AsyncResource):
 class AsyncScreening:
     """Screening: :attr:`results`."""
 
-    def __init__(self, client: AsyncNuveraClient) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         self.results = AsyncScreeningResults(client)
         """Screening results."""

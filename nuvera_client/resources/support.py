@@ -19,7 +19,7 @@ from nuvera_client._resource import (
 from nuvera_client.models.support import SupportMessage, SupportTicket, TicketPriority
 
 if TYPE_CHECKING:
-    from nuvera_client._client import AsyncNuveraClient, NuveraClient
+    from nuvera_client._resource import AsyncCaller, SyncCaller
 
 __all__ = [
     "AsyncSupport",
@@ -186,7 +186,7 @@ class TicketMessages(SyncResource):
 class Tickets(SyncResource):
     """Support tickets; their messages are at :attr:`messages`."""
 
-    def __init__(self, client: NuveraClient) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         super().__init__(client)
         self.messages = TicketMessages(client)
         """The messages of a ticket."""
@@ -248,7 +248,7 @@ class Tickets(SyncResource):
 class Support:
     """Support: :attr:`tickets` (and ``tickets.messages``)."""
 
-    def __init__(self, client: NuveraClient) -> None:
+    def __init__(self, client: SyncCaller) -> None:
         self.tickets = Tickets(client)
         """Support tickets."""
 
@@ -292,7 +292,7 @@ class AsyncTicketMessages(AsyncResource):
 class AsyncTickets(AsyncResource):
     """Support tickets; their messages are at :attr:`messages`."""
 
-    def __init__(self, client: AsyncNuveraClient) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         super().__init__(client)
         self.messages = AsyncTicketMessages(client)
         """The messages of a ticket."""
@@ -356,6 +356,6 @@ class AsyncTickets(AsyncResource):
 class AsyncSupport:
     """Support: :attr:`tickets` (and ``tickets.messages``)."""
 
-    def __init__(self, client: AsyncNuveraClient) -> None:
+    def __init__(self, client: AsyncCaller) -> None:
         self.tickets = AsyncTickets(client)
         """Support tickets."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from http_stacks import HTTPX2_ONLY
 
 from nuvera_client import keys
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
@@ -56,8 +57,15 @@ def app(sandbox: Sandbox, rsa_key: rsa.RSAPrivateKey) -> App:
     return App(created.id, created.api_key, created.kid, rsa_key)
 
 
-@pytest.fixture(params=["in-process", "loopback"])
+@pytest.fixture(
+    params=[
+        "in-process",
+        "loopback",
+        pytest.param("loopback-httpx2", marks=HTTPX2_ONLY),
+    ]
+)
 def mode(request: pytest.FixtureRequest) -> str:
+    """In-process (a user's http_client), or over loopback on httpx / httpx2."""
     return str(request.param)
 
 
@@ -73,10 +81,14 @@ def client(sandbox: Sandbox, app: App, mode: str) -> Iterator[NuveraClient]:
         ):
             yield c
         return
+    stack = "httpx2" if mode == "loopback-httpx2" else "httpx"
     with (
         sandbox.serve() as server,
-        NuveraClient(app.api_key, app.private_key, base_url=server.base_url) as c,
+        NuveraClient(
+            app.api_key, app.private_key, base_url=server.base_url, http_stack=stack
+        ) as c,
     ):
+        assert c._http.headers["user-agent"].split()[-1].startswith(f"{stack}/")
         yield c
 
 
@@ -94,8 +106,10 @@ async def async_client(
         ):
             yield c
         return
+    stack = "httpx2" if mode == "loopback-httpx2" else "httpx"
     with sandbox.serve() as server:
         async with AsyncNuveraClient(
-            app.api_key, app.private_key, base_url=server.base_url
+            app.api_key, app.private_key, base_url=server.base_url, http_stack=stack
         ) as c:
+            assert c._http.headers["user-agent"].split()[-1].startswith(f"{stack}/")
             yield c

@@ -8,7 +8,7 @@ import pytest
 
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._pagination import MAX_CURSOR_LENGTH
-from nuvera_client.errors import ConfigurationError, ValidationError
+from nuvera_client.errors import InvalidArgumentError, ValidationError
 from nuvera_client.resources import (
     beneficiaries,
     crypto,
@@ -64,7 +64,7 @@ async def test_async_resume_from_a_stored_cursor(
 
 def test_a_bad_cursor_is_refused_before_any_request(client: NuveraClient) -> None:
     for bad in ("", "x" * (MAX_CURSOR_LENGTH + 1)):
-        with pytest.raises(ConfigurationError, match="cursor"):
+        with pytest.raises(InvalidArgumentError, match="cursor"):
             client.customers.list(cursor=bad)
 
 

@@ -25,9 +25,9 @@ from scripted import API_KEY, BASE, CUSTOMER, DOCUMENT, PAYMENT, TS, Script, Ser
 from nuvera_client import keys
 from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import NuveraAuth
-from nuvera_client._base_client import NuveraDeprecationWarning
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._permissions import InvalidPermissionsError, Permission
+from nuvera_client._wire import NuveraDeprecationWarning
 from nuvera_client.credentials import Credentials
 from nuvera_client.errors import (
     APIConnectionError,

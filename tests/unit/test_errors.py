@@ -300,3 +300,49 @@ def test_needed_permission_is_said_once() -> None:
         assert text.count("PAYMENTS_WRITE") == 1, text
     bare = _refusal(403, "permission_denied", "Forbidden.", required_permission="X_R")
     assert "(needs X_R)" in bare
+
+
+# -- issue 15: server text is bounded and never holds our secrets -----------------
+
+_KEY = "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae2XuHxe"
+_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJudXZlcmEtYXBpIn0.c2lnbmF0dXJl"
+
+
+def test_error_text_redacts_our_key_and_token() -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "type": "authentication_error",
+                "code": "invalid_signature",
+                "message": f"you sent {_KEY} with Bearer {_TOKEN}",
+                "details": {"echo": [_KEY, {"token": _TOKEN}]},
+            }
+        }
+    ).encode()
+    err = error_from_response(401, body, {"x-echo": _KEY}, secrets=[_KEY, _TOKEN])
+    text = str(err) + repr(err.details) + repr(err.headers) + err.message
+    assert _KEY not in text
+    assert _TOKEN not in text
+    assert "[redacted]" in err.message
+
+
+def test_error_text_redacts_key_shapes_without_being_told() -> None:
+    body = json.dumps({"error": {"code": "x", "message": f"k={_KEY}"}}).encode()
+    assert _KEY not in str(error_from_response(400, body))
+
+
+def test_long_server_message_is_truncated() -> None:
+    from nuvera_client.errors import MAX_MESSAGE_CHARS
+
+    huge = "A" * (MAX_MESSAGE_CHARS * 50)
+    body = json.dumps({"error": {"code": "internal_error", "message": huge}}).encode()
+    err = error_from_response(500, body)
+    assert len(str(err)) < MAX_MESSAGE_CHARS + 200
+    assert "truncated" in err.message
+
+
+def test_deeply_nested_error_body_is_still_a_typed_error() -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    err = error_from_response(502, body)
+    assert isinstance(err, APIError)
+    assert err.status_code == 502

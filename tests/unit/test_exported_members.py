@@ -25,6 +25,8 @@ PRIVATE_MODULES = ("nuvera_client._cli",)
 INTERNAL = {
     "nuvera_client.sandbox._routing": {"ApiProblem"},
     "nuvera_client.sandbox._credentials": {"KeyMaterialError"},
+    # Raised while a response body is read, turned into InvalidResponseError.
+    "nuvera_client._transfer": {"BodyTooLarge"},
 }
 
 
@@ -124,6 +126,7 @@ def test_every_error_derives_from_nuvera_error_or_user_warning() -> None:
 
 def test_old_import_paths_still_work() -> None:
     from nuvera_client._base_client import NuveraDeprecationWarning
+
     from nuvera_client._permissions import InvalidPermissionsError
     from nuvera_client.credentials import (
         CredentialsNotConfiguredError,

@@ -126,6 +126,8 @@ def test_clients_have_same_signature_and_resources() -> None:
         "http_client",
         "ttl",
         "credentials",
+        "max_response_bytes",
+        "http_stack",
     ]
     for name in s_sig.parameters:
         if name in {"self", "http_client"}:
