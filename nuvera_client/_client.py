@@ -53,6 +53,7 @@ from nuvera_client._permissions import Permission
 from nuvera_client._resource import Call
 from nuvera_client._retry import DEFAULT_MAX_RETRIES, Action, RetryState
 from nuvera_client._signer import DEFAULT_TTL, SigningKey
+from nuvera_client._telemetry import watch_call
 from nuvera_client._uploads import async_chunks, prepare_files, sync_chunks
 from nuvera_client.errors import ConfigurationError
 from nuvera_client.resources.beneficiaries import AsyncBeneficiaries, Beneficiaries
@@ -197,11 +198,14 @@ class NuveraClient:
         key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()
-        with ExitStack() as stack:
+        watch = watch_call(call, core.base_url, key)  # TELEMETRY HOOK (i14)
+        with ExitStack() as stack, watch:  # TELEMETRY HOOK (i14): call ended
             files = prepare_files(call.files, stack)
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 generation = core.generation
+                watch.attempt(attempt)  # TELEMETRY HOOK (i14)
                 request = core.request(self._http, call, key, files, boundary)
+                watch.inject(request.headers)  # TELEMETRY HOOK (i14): traceparent
                 response: httpx.Response | None = None
                 try:
                     response = self._http.send(request, auth=core.auth, stream=True)
@@ -213,11 +217,12 @@ class NuveraClient:
                 except httpx.HTTPError as exc:
                     # Transport errors may be retried; others (a body that fails
                     # to decode, too many redirects) are final. None escapes raw.
-                    core.log_failure(call, exc, attempt)
+                    watch.ended(error=exc)  # TELEMETRY HOOK (i14)
                     decision = core.decide(call, state, key, generation, error=exc)
                     if decision.action is Action.DONE:
                         raise connection_error(exc, call) from exc
                 else:
+                    watch.ended(response=response)  # TELEMETRY HOOK (i14)
                     core.observe(call, response, attempt)
                     if response.is_success:
                         return response
@@ -227,6 +232,7 @@ class NuveraClient:
                     if decision.action is Action.DONE:
                         raise api_error(response)
                 state.record(decision)
+                watch.decided(decision)  # TELEMETRY HOOK (i14)
                 core.apply(decision)
                 if decision.action is Action.REFRESH:
                     core.refresh(generation)
@@ -403,6 +409,7 @@ class AsyncNuveraClient:
         # each object they hold is more work for the garbage collector.
         state: RetryState | None = None
         stack = ExitStack() if call.files else None
+        watch = watch_call(call, core.base_url, key)  # TELEMETRY HOOK (i14)
         try:
             files: Sequence[PreparedFile] = ()
             if stack is not None:
@@ -412,26 +419,32 @@ class AsyncNuveraClient:
             fast = None if stream else self._fast
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 generation = core.generation
+                watch.attempt(attempt)  # TELEMETRY HOOK (i14)
                 quick = fast if fast is not None and fast.usable(call) else None
+                if watch.propagates:  # TELEMETRY HOOK (i14): send() carries headers
+                    quick = None
                 sending: Awaitable[httpx.Response]
                 if quick is not None:
                     sending = quick.send(quick.plan(call, key), core.auth)
                 else:
                     request = core.request(self._http, call, key, files, boundary)
+                    watch.inject(request.headers)  # TELEMETRY HOOK (i14)
                     sending = self._send_via_http(request, stream=stream)
                 try:
                     response = await sending
                 except httpx.HTTPError as exc:
                     # Transport errors may be retried; others (a body that fails
                     # to decode, too many redirects) are final. None escapes raw.
-                    core.log_failure(call, exc, attempt)
+                    watch.ended(error=exc)  # TELEMETRY HOOK (i14)
                     state = state or RetryState()
                     decision = core.decide(call, state, key, generation, error=exc)
                     if decision.action is Action.DONE:
                         raise connection_error(exc, call) from exc
                 else:
+                    watch.ended(response=response)  # TELEMETRY HOOK (i14)
                     core.observe(call, response, attempt)
                     if response.is_success:
+                        watch.finish(None)  # TELEMETRY HOOK (i14): call ended
                         return response
                     state = state or RetryState()
                     decision = core.decide(
@@ -440,11 +453,15 @@ class AsyncNuveraClient:
                     if decision.action is Action.DONE:
                         raise api_error(response)
                 state.record(decision)
+                watch.decided(decision)  # TELEMETRY HOOK (i14)
                 core.apply(decision)
                 if decision.action is Action.REFRESH:
                     await anyio.to_thread.run_sync(core.refresh, generation)
                 elif decision.action is Action.RETRY:
                     await self._sleep(decision.delay)
+        except BaseException as exc:  # TELEMETRY HOOK (i14): call ended by an error
+            watch.finish(exc)
+            raise
         finally:
             if stack is not None:
                 stack.close()

@@ -231,15 +231,7 @@ class ClientCore:
         )
 
     def observe(self, call: Call[Any], response: httpx.Response, attempt: int) -> None:
-        if logger.isEnabledFor(logging.DEBUG):  # the arguments cost a header lookup
-            logger.debug(
-                "%s %s -> %s request_id=%s attempt=%d",
-                call.method,
-                call.path,
-                response.status_code,
-                response.headers.get("x-request-id"),
-                attempt,
-            )
+        # The per-attempt log record is the telemetry watch's (_telemetry.py).
         notice = lifecycle_notice(call, response)
         if notice is None or call.endpoint in self._warned:
             return
@@ -250,15 +242,6 @@ class ClientCore:
         logger.warning("%s", notice)
         # stacklevel 6: observe < _execute < _request < _send < resource method < caller
         warnings.warn(notice, NuveraDeprecationWarning, stacklevel=6)
-
-    def log_failure(self, call: Call[Any], exc: Exception, attempt: int) -> None:
-        logger.debug(
-            "%s %s -> %s attempt=%d",
-            call.method,
-            call.path,
-            type(exc).__name__,
-            attempt,
-        )
 
     def apply(self, decision: Decision) -> None:
         if decision.action is Action.RESIGN and decision.clock_offset is not None:
