@@ -193,8 +193,14 @@ class Pkcs11SigningKey:
             self._token = self._find_token()
             self._check_mechanism()
             self._log_in()
-            first = self._pooled()
-            self._public = self._read_public_key(first.key)
+            opened = [_Pooled(self._login, None)]
+            try:
+                first = self._pooled()
+                opened.append(first)
+                self._public = self._read_public_key(first.key)
+            except BaseException:
+                self._close_sessions(opened, locked=True)
+                raise
         self._idle.append(first)
         self._open = 1
 
@@ -473,7 +479,9 @@ class Pkcs11SigningKey:
                 return  # another thread re-opened meanwhile
             self._generation += 1
             stale, self._idle = self._idle, []
-            self._open -= len(stale)
+            # Sessions in flight are of the old generation: released, they close.
+            self._open = 0
+            self._pool_lock.notify_all()
         self._close_sessions(stale)
         with self._lock:
             self._close_sessions([_Pooled(self._login, None)], locked=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -314,3 +315,55 @@ def test_closed_key_refuses_to_sign(softhsm: SoftHsm) -> None:
     key.close()
     with pytest.raises(Pkcs11Error, match="closed"):
         key.sign(b"x")
+
+
+def test_pool_survives_logouts_while_threads_sign(softhsm: SoftHsm) -> None:
+    # Threads keep signing through the pool while another key object on the
+    # token logs the process out three times: no thread hangs or gets anything
+    # but a signature or a Pkcs11Error, and signing goes on afterwards.
+    with Pkcs11SigningKey(
+        softhsm.library,
+        token_label=softhsm.token,
+        key_label="signing",
+        pin=softhsm.pin,
+        sessions=2,
+    ) as key:
+        public = key.public_key()
+        signed: list[int] = []
+        unexpected: list[BaseException] = []
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    data = b"x" * (len(signed) % 7)
+                    public.verify(
+                        key.sign(data), data, padding.PKCS1v15(), hashes.SHA256()
+                    )
+                    signed.append(1)
+                except Pkcs11Error:
+                    pass  # a second logout during the retry: allowed to fail
+                except BaseException as exc:  # reported below
+                    unexpected.append(exc)
+                    return
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(3):
+            Pkcs11SigningKey(
+                softhsm.library,
+                token_label=softhsm.token,
+                key_label="signing-3072",
+                pin=softhsm.pin,
+            ).close()  # logs the process out (SoftHSM2)
+        before = len(signed)
+        deadline = time.monotonic() + 20
+        while len(signed) < before + 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+        assert not any(thread.is_alive() for thread in threads)
+        assert unexpected == []
+        assert len(signed) >= before + 20  # still signing after the logouts
