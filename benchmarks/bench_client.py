@@ -245,6 +245,7 @@ async def minimal_throughput(
         request = httpx.Request("GET", target, headers=[*fixed, bearer])
         if raw:
             response = await transport.handle_async_request(request)
+            assert isinstance(response.stream, httpx.AsyncByteStream)
             body = b"".join([chunk async for chunk in response.stream])
             await response.aclose()
         else:

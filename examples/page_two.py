@@ -48,7 +48,9 @@ def main() -> None:
             number = 1
             while True:
                 answer = handle_request(client, cursor)
-                print(f"page {number}: {', '.join(map(str, answer['customers']))}")
+                customers = answer["customers"]
+                shown = customers if isinstance(customers, list) else []
+                print(f"page {number}: {', '.join(map(str, shown))}")
                 next_cursor = answer["next"]
                 if not isinstance(next_cursor, str):
                     break

@@ -27,6 +27,7 @@ from nuvera_client._pipeline import Observer
 from nuvera_client._resource import Call
 from nuvera_client._retry import Action, Decision, RetryPolicy, RetryState
 from nuvera_client._signer import RequestSigner, SigningKey
+from nuvera_client._telemetry import TelemetryObserver
 from nuvera_client._transfer import DEFAULT_MAX_RESPONSE_BYTES
 from nuvera_client._wire import (
     PreparedFile,
@@ -97,8 +98,6 @@ class ClientCore:
         credentials: CredentialSource | None,
         max_response_bytes: int | None = None,
     ) -> None:
-        self.observer: Observer = Observer()
-        """Sees every event of every call (see ``_pipeline.Observer``)."""
         limit = (
             DEFAULT_MAX_RESPONSE_BYTES
             if max_response_bytes is None
@@ -143,6 +142,8 @@ class ClientCore:
                 ttl=ttl,
             )
         self.base_url = config.base_url
+        self.observer: Observer = TelemetryObserver(self.base_url)
+        """Sees every event of every call: logs, traces, metrics (``_telemetry``)."""
         self.timeout = (
             timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         )

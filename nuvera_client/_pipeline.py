@@ -137,13 +137,16 @@ class Observer:
     ``time.perf_counter``.
     """
 
-    def call_started(self, call: Call[Any]) -> None:
+    def call_started(self, call: Call[Any], idempotency_key: str | None) -> None:
         """A logical call begins (after the local permission check)."""
 
     def attempt_started(
         self, call: Call[Any], attempt: int, request: httpx.Request
     ) -> None:
-        """An attempt's request is about to be signed and sent."""
+        """An attempt's request is about to be signed and sent.
+
+        Headers added to ``request`` here (trace context) are sent but not signed.
+        """
 
     def attempt_finished(
         self,
@@ -211,8 +214,10 @@ def attempts(
         APIConnectionError: the final attempt got no response.
     """
     core.authorize(call)
+    # Same key on every attempt, so the server can replay the result.
+    key = core.idempotency_key(call)
     observer = core.observer
-    observer.call_started(call)
+    observer.call_started(call, key)
     attempt = 0
     try:
         files: Sequence[PreparedFile] = ()
@@ -222,8 +227,6 @@ def attempts(
             yield FetchCredentials(
                 refresh=False, seen=core.swaps, blocking=core.poll_blocks()
             )
-        # Same key on every attempt, so the server can replay the result.
-        key = core.idempotency_key(call)
         boundary = new_multipart_boundary() if call.multipart else None
         state = RetryState()
         for attempt in range(1, MAX_ATTEMPTS + 1):

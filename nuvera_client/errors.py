@@ -11,6 +11,13 @@ Every exception derives from :class:`NuveraError`::
     │   ├── InvalidTTLError          ttl outside 1..60
     │   ├── InvalidClockOffsetError  a clock offset not finite or beyond ±24 h
     │   ├── InsecureTransportError   plain HTTP to a non-loopback host
+    │   ├── Pkcs11Error              a key in an HSM (PKCS#11) cannot be used
+    │   │   ├── Pkcs11LibraryNotFoundError   no such module file / python-pkcs11
+    │   │   ├── Pkcs11TokenNotFoundError     no token with that label / slot
+    │   │   ├── Pkcs11PinError               PIN missing, wrong or locked
+    │   │   ├── Pkcs11KeyNotFoundError       no (or more than one) matching key
+    │   │   ├── Pkcs11KeyUnsuitableError     not RSA, too small, cannot sign
+    │   │   └── Pkcs11MechanismError         no CKM_SHA256_RSA_PKCS on the token
     │   ├── InvalidPermissionsError  unknown permission, or a write without its read
     │   ├── CredentialsNotConfiguredError  a credential provider has nothing set
     │   ├── InsecureCredentialsFileError   a key file readable by group/others
@@ -85,6 +92,13 @@ __all__ = [
     "PassphraseError",
     "PermissionDeniedError",
     "PermissionNotGrantedError",
+    "Pkcs11Error",
+    "Pkcs11KeyNotFoundError",
+    "Pkcs11KeyUnsuitableError",
+    "Pkcs11LibraryNotFoundError",
+    "Pkcs11MechanismError",
+    "Pkcs11PinError",
+    "Pkcs11TokenNotFoundError",
     "RateLimitError",
     "SandboxBusyError",
     "SandboxError",
@@ -227,6 +241,38 @@ class InvalidIdError(InvalidArgumentError):
     httpx removes dot segments from a path, so ``retrieve("..")`` would otherwise
     reach another endpoint.
     """
+
+
+class Pkcs11Error(ConfigurationError):
+    """A signing key in an HSM, reached through PKCS#11, cannot be used.
+
+    Raised by :class:`~nuvera_client.hsm.Pkcs11SigningKey` when it opens the token,
+    and when the token fails to sign after one reconnection. Never holds the PIN.
+    """
+
+
+class Pkcs11LibraryNotFoundError(Pkcs11Error):
+    """The PKCS#11 module (``.so``) cannot be loaded, or python-pkcs11 is missing."""
+
+
+class Pkcs11TokenNotFoundError(Pkcs11Error):
+    """No token has the given label, or no token is present in the given slot."""
+
+
+class Pkcs11PinError(Pkcs11Error):
+    """The user PIN is missing, wrong, or locked on the token."""
+
+
+class Pkcs11KeyNotFoundError(Pkcs11Error):
+    """No private key on the token matches the label / id (or more than one does)."""
+
+
+class Pkcs11KeyUnsuitableError(Pkcs11Error, InvalidPrivateKeyError):
+    """The key is not RSA, is smaller than 2048 bits, or may not sign."""
+
+
+class Pkcs11MechanismError(Pkcs11Error):
+    """The token does not offer ``CKM_SHA256_RSA_PKCS`` (RS256) for this key."""
 
 
 class PermissionNotGrantedError(NuveraError):

@@ -89,6 +89,8 @@ class Settings(SecretHolder):
     passphrase_source: str = ""
     base_url_text: str | None = None
     base_url_source: str = ""
+    pkcs11: dict[str, str] | None = field(default=None, repr=False)
+    """The ``NUVERA_PKCS11_*`` variables, when the key is in an HSM (and no file)."""
     problems: dict[str, str] = field(default_factory=dict)
     """Setting -> why it could not be read; raised when the setting is used."""
 
@@ -121,10 +123,15 @@ class Settings(SecretHolder):
         for name in ("private_key", "passphrase"):
             if name in self.problems:
                 raise ConfigurationError(self.problems[name])
+        if self.private_key is None and self.pkcs11 is not None:
+            from nuvera_client.hsm import Pkcs11SigningKey
+
+            return RequestSigner(Pkcs11SigningKey.from_env(self.pkcs11), ttl=ttl)
         if self.private_key is None:
             raise ConfigurationError(
                 f"no private key: pass --private-key FILE, set {ENV_PRIVATE_KEY_FILE} "
-                f"or {ENV_PRIVATE_KEY}, or run `nuvera keys generate --profile NAME`"
+                f"or {ENV_PRIVATE_KEY} (or NUVERA_PKCS11_LIBRARY for a key in an "
+                "HSM), or run `nuvera keys generate --profile NAME`"
             )
         try:
             return RequestSigner(self.private_key, passphrase=self.passphrase, ttl=ttl)
@@ -203,6 +210,19 @@ def resolve_settings(
         settings.private_key_path = Path(profile["private_key_file"]).expanduser()
         settings.private_key_source = f"{where} ({settings.private_key_path})"
         label = f"the private key file of {where}"
+    elif source.get("NUVERA_PKCS11_LIBRARY"):
+        # A key in an HSM: Settings.signer() opens the token when it is needed.
+        settings.pkcs11 = {
+            name: value
+            for name, value in source.items()
+            if name.startswith("NUVERA_PKCS11_")
+        }
+        settings.private_key_source = "PKCS#11 token ({}, key {})".format(
+            settings.pkcs11.get("NUVERA_PKCS11_TOKEN_LABEL")
+            or f"slot {settings.pkcs11.get('NUVERA_PKCS11_SLOT')}",
+            settings.pkcs11.get("NUVERA_PKCS11_KEY_LABEL")
+            or settings.pkcs11.get("NUVERA_PKCS11_KEY_ID"),
+        )
     if settings.private_key_path is not None:
         path = settings.private_key_path
         settings.private_key = _lazy(

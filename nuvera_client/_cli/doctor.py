@@ -208,6 +208,11 @@ def _check_private_key(settings: Settings, checks: list[Check]) -> RequestSigner
             "point NUVERA_PRIVATE_KEY_FILE at the PEM from `nuvera keys generate` "
             "(and NUVERA_PRIVATE_KEY_PASSPHRASE if it is encrypted)"
         )
+        if settings.pkcs11 is not None:
+            fix = (
+                "check NUVERA_PKCS11_LIBRARY, NUVERA_PKCS11_TOKEN_LABEL (or _SLOT), "
+                "NUVERA_PKCS11_KEY_LABEL (or _KEY_ID) and NUVERA_PKCS11_PIN"
+            )
         checks.append(Check("private key", "fail", str(exc), fix))
         return None
     detail = (

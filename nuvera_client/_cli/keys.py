@@ -67,10 +67,24 @@ def register(subparsers: Any) -> None:
         description="Show a key file's type, size and kid, whether it is private or "
         "public and encrypted, and with --public whether two files form a pair.",
     )
-    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("file", metavar="FILE", nargs="?")
     inspect.add_argument("--public", metavar="FILE2", help="public key to pair-check")
     inspect.add_argument(
         "--passphrase-env", metavar="VAR", help="passphrase variable, if encrypted"
+    )
+    hsm = inspect.add_argument_group(
+        "a key in an HSM, instead of FILE (each flag defaults to its "
+        "NUVERA_PKCS11_* variable)"
+    )
+    hsm.add_argument("--pkcs11", metavar="LIBRARY", help="the PKCS#11 module (.so)")
+    hsm.add_argument("--token-label", metavar="LABEL", help="the token's label")
+    hsm.add_argument("--slot", metavar="ID", help="the slot id, instead of a label")
+    hsm.add_argument("--key-label", metavar="LABEL", help="the private key's label")
+    hsm.add_argument("--key-id", metavar="HEX", help="the private key's CKA_ID")
+    hsm.add_argument(
+        "--pin-env",
+        metavar="VAR",
+        help="read the user PIN from variable VAR (default NUVERA_PKCS11_PIN)",
     )
     add_format_option(inspect, json_flag=True)
     inspect.set_defaults(func=inspect_key)
@@ -165,9 +179,16 @@ def _write_private(path: Path, data: bytes, *, force: bool) -> None:
 @command
 def inspect_key(args: argparse.Namespace) -> int:
     """Run ``nuvera keys inspect``."""
-    data = Path(args.file).expanduser().read_bytes()
-    passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
-    info = describe(data, passphrase)
+    if args.pkcs11 is not None:
+        if args.file is not None:
+            raise UsageError("give FILE or --pkcs11, not both")
+        args.file, info = describe_pkcs11(args)
+    elif args.file is None:
+        raise UsageError("give a key FILE, or --pkcs11 LIBRARY for a key in an HSM")
+    else:
+        data = Path(args.file).expanduser().read_bytes()
+        variable = args.passphrase_env
+        info = describe(data, os.environ.get(variable) if variable else None)
     ok = info["problem"] is None
     if args.public:
         public = keys.load_public_key(Path(args.public).expanduser())
@@ -184,6 +205,43 @@ def inspect_key(args: argparse.Namespace) -> int:
     if "pair" in info and not info["pair"]["matches"]:
         fail(f"{args.file} and {args.public} are not a key pair (their kids differ)")
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def describe_pkcs11(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Return a name and what the key in the token is (as :func:`describe`)."""
+    from nuvera_client import hsm
+
+    env = {k: v for k, v in os.environ.items() if k.startswith("NUVERA_PKCS11_")}
+    for variable, value in (
+        (hsm.ENV_LIBRARY, args.pkcs11),
+        (hsm.ENV_TOKEN_LABEL, args.token_label),
+        (hsm.ENV_SLOT, args.slot),
+        (hsm.ENV_KEY_LABEL, args.key_label),
+        (hsm.ENV_KEY_ID, args.key_id),
+    ):
+        if value is not None:
+            env[variable] = value
+    if args.pin_env:
+        env[hsm.ENV_PIN] = os.environ.get(args.pin_env, "")
+    token = env.get(hsm.ENV_TOKEN_LABEL) or f"slot {env.get(hsm.ENV_SLOT)}"
+    key_name = env.get(hsm.ENV_KEY_LABEL) or env.get(hsm.ENV_KEY_ID)
+    info: dict[str, Any] = {
+        "kind": "private",
+        "encrypted": False,
+        "type": None,
+        "bits": None,
+        "kid": None,
+        "problem": None,
+        "pkcs11": {"library": env.get(hsm.ENV_LIBRARY), "token": token},
+    }
+    try:
+        with hsm.Pkcs11SigningKey.from_env(env) as key:
+            public = key.public_key()
+    except ConfigurationError as exc:
+        info["problem"] = str(exc)
+    else:
+        info.update(type="RSA", bits=public.key_size, kid=keys.kid_of(public))
+    return f"pkcs11:{token}/{key_name}", info
 
 
 def describe(data: bytes, passphrase: str | None) -> dict[str, Any]:
@@ -262,6 +320,8 @@ def _load_any(data: bytes, passphrase: str | None, *, public: bool) -> object:
 def _print_info(name: str, info: dict[str, Any]) -> None:
     print(f"file:       {name}")
     print(f"kind:       {info['kind']} key")
+    if "pkcs11" in info:
+        print(f"in token:   {info['pkcs11']['token']} ({info['pkcs11']['library']})")
     print(f"encrypted:  {'yes' if info['encrypted'] else 'no'}")
     if info["type"]:
         print(f"type:       {info['type']}")

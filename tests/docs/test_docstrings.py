@@ -63,6 +63,8 @@ def test_the_reference_documents_the_public_modules() -> None:
         "nuvera_client.errors",
         "nuvera_client.keys",
         "nuvera_client.kms",
+        "nuvera_client.hsm",
+        "nuvera_client.telemetry",
         "nuvera_client.models",
         "nuvera_client.credentials",
         "nuvera_client.requests_auth",

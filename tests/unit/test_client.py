@@ -27,7 +27,6 @@ from nuvera_client._api_key import ApiKey
 from nuvera_client._auth import NuveraAuth
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._permissions import InvalidPermissionsError, Permission
-from nuvera_client._wire import NuveraDeprecationWarning
 from nuvera_client.credentials import Credentials
 from nuvera_client.errors import (
     APIConnectionError,
@@ -38,6 +37,7 @@ from nuvera_client.errors import (
     EnvironmentMismatchError,
     InvalidArgumentError,
     NotFoundError,
+    NuveraDeprecationWarning,
     PermissionDeniedError,
     PermissionNotGrantedError,
     RateLimitError,

@@ -125,8 +125,7 @@ def test_every_error_derives_from_nuvera_error_or_user_warning() -> None:
 
 
 def test_old_import_paths_still_work() -> None:
-    from nuvera_client._base_client import NuveraDeprecationWarning
-
+    from nuvera_client._client import NuveraDeprecationWarning
     from nuvera_client._permissions import InvalidPermissionsError
     from nuvera_client.credentials import (
         CredentialsNotConfiguredError,

@@ -33,7 +33,7 @@ class Recording(Observer):
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
 
-    def call_started(self, call: Call[Any]) -> None:
+    def call_started(self, call: Call[Any], idempotency_key: str | None) -> None:
         self.events.append(("start", call.endpoint))
 
     def attempt_started(self, call: Call[Any], attempt: int, request: Any) -> None:

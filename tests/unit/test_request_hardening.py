@@ -44,7 +44,8 @@ class Recorder:
     """A MockTransport handler of either stack that records what it was sent."""
 
     def __init__(self, mod: ModuleType, *replies: Handler) -> None:
-        self.mod, self.replies, self.requests = mod, list(replies), []
+        self.mod, self.replies = mod, list(replies)
+        self.requests: list[Any] = []
 
     def __call__(self, request: Any) -> Any:
         self.requests.append(request)
@@ -269,6 +270,7 @@ def test_streamed_download_is_not_capped(
 def test_max_response_bytes_is_checked(rsa_key: rsa.RSAPrivateKey) -> None:
     from nuvera_client.errors import ConfigurationError
 
+    bad: Any
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError, match="max_response_bytes"):
             NuveraClient(API_KEY, rsa_key, base_url=BASE, max_response_bytes=bad)

@@ -152,6 +152,7 @@ def test_secrets_never_leak_through_client_and_sandbox(
     from nuvera_client.errors import APIError, AuthenticationError, NotFoundError
 
     caplog.set_level(logging.DEBUG)
+    _trace_into_memory(request)
     for name in ("nuvera_client", "httpx", "httpcore", "uvicorn", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     app = nuvera_application
@@ -197,6 +198,10 @@ def test_secrets_never_leak_through_client_and_sandbox(
     assert {f.code for f in failures} >= {"not_found", "invalid_api_key"}
     for error in failures:
         texts += [str(error), repr(error), "".join(traceback.format_exception(error))]
+    # The structured fields of each record (extra=), and every span attribute
+    # and event the OpenTelemetry SDK received.
+    texts += [repr(sorted(vars(r).items(), key=str)) for r in caplog.records]
+    texts += _telemetry_texts(request)
     haystack = "\n".join(
         texts + [r.getMessage() for r in caplog.records] + [caplog.text]
     )
@@ -210,3 +215,40 @@ def test_secrets_never_leak_through_client_and_sandbox(
         secrets[f"signature {index}"] = token.rsplit(".", 1)[1]
     leaked = [name for name, value in secrets.items() if value in haystack]
     assert leaked == []
+
+
+def _trace_into_memory(request: pytest.FixtureRequest) -> None:
+    """Send this library's spans to an in-memory exporter for the test (otel extra)."""
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+    except ImportError:  # the SDK is a dev dependency; the leak search still runs
+        return
+    from nuvera_client import telemetry
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.configure(tracer_provider=provider)
+    request.node.stash[_SPANS] = exporter
+
+    def reset() -> None:
+        telemetry.configure()
+        provider.shutdown()
+
+    request.addfinalizer(reset)
+
+
+_SPANS: pytest.StashKey[Any] = pytest.StashKey()
+
+
+def _telemetry_texts(request: pytest.FixtureRequest) -> list[str]:
+    exporter = request.node.stash.get(_SPANS, None)
+    if exporter is None:
+        return []
+    spans = exporter.get_finished_spans()
+    assert spans, "the client calls were traced"
+    return [span.to_json() for span in spans]
