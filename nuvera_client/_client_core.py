@@ -174,6 +174,14 @@ class ClientCore:
                 f"permissions= ({granted}); grant it to the application and add it",
                 required_permission=needed.value,
             )
+
+    def record_use(self, call: Call[Any]) -> None:
+        """Count ``call``'s permission as used: the server got past its checks.
+
+        Not for a call refused locally, by authentication (401) or for lack of the
+        permission (403): ``permissions_used`` is the least-privilege set.
+        """
+        needed = call.permission
         if needed in self._used:
             return
         with self._lock:

@@ -97,6 +97,25 @@ def _path(source: Mapping[str, str], name: str) -> Path | None:
     return None if value is None else Path(value.strip()).expanduser()
 
 
+def read_variable(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Return one ``NUVERA_*`` variable, or None when unset or blank.
+
+    For the variables of optional features (HSM, telemetry); the credentials are
+    read together by :func:`read_environment`.
+    """
+    return _value(os.environ if env is None else env, name)
+
+
+def read_prefixed(prefix: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return every set, non-blank variable whose name starts with ``prefix``."""
+    source = os.environ if env is None else env
+    return {
+        name: value
+        for name, value in source.items()
+        if name.startswith(prefix) and value.strip()
+    }
+
+
 def read_environment(env: Mapping[str, str] | None = None) -> EnvironmentSettings:
     """Read every ``NUVERA_*`` setting of ``env`` (default ``os.environ``).
 

@@ -156,8 +156,13 @@ class Observer:
         response: httpx.Response | None,
         error: Exception | None,
         seconds: float,
+        body: bytes | None = None,
     ) -> None:
-        """An attempt ended with a response (body read) or a transport error."""
+        """An attempt ended with a response or a transport error.
+
+        ``body`` is the response body as read (capped), or None when it is
+        streamed to the caller or none came.
+        """
         if not logger.isEnabledFor(logging.DEBUG):
             return
         outcome: object = (
@@ -240,7 +245,12 @@ def attempts(
             seconds = time.perf_counter() - started
             response, error = outcome.response, outcome.error
             observer.attempt_finished(
-                call, attempt, response=response, error=error, seconds=seconds
+                call,
+                attempt,
+                response=response,
+                error=error,
+                seconds=seconds,
+                body=outcome.body,
             )
             if isinstance(error, BodyTooLarge) and response is not None:
                 # Not retried: the same server would send the same body.
@@ -251,6 +261,8 @@ def attempts(
                     raise connection_error(error, call) from error
             else:
                 core.notice(call, response)
+                if response.status_code not in (401, 403):
+                    core.record_use(call)
                 if response.is_success:
                     observer.call_finished(call, attempts=attempt, error=None)
                     return Result(response, outcome.body)

@@ -23,6 +23,7 @@ from nuvera_client import _notebook
 from nuvera_client._contract_check import Diagnosis, RequestFacts, check_request
 from nuvera_client._contract_check import thumbprint as kid_of
 from nuvera_client._respx_examples import EXAMPLES
+from nuvera_client.errors import ContractViolation
 
 __all__ = ["OPERATIONS", "ContractViolation", "NuveraMock"]
 
@@ -79,10 +80,6 @@ OPERATIONS: dict[str, tuple[str, str, int, str | None]] = {
 _CLOCK_CODES = frozenset({"token_expired", "token_not_yet_valid"})
 _LIST_OF = {"[screening]": "screening_result"}
 _CONTENT = b"%PDF-1.4 passport\n"
-
-
-class ContractViolation(AssertionError):
-    """A request intercepted by ``NuveraMock`` would be refused by Nuvera (§3)."""
 
 
 @dataclass(frozen=True)

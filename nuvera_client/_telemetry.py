@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -34,6 +33,7 @@ from urllib.parse import quote
 
 import httpx
 
+from nuvera_client._environment import read_variable
 from nuvera_client._pipeline import Observer
 from nuvera_client._retry import Action, Decision
 from nuvera_client._version import __version__
@@ -196,7 +196,7 @@ def configure(
 def _record_idempotency_key() -> bool:
     if _RECORD_KEY is not None:
         return _RECORD_KEY
-    value = os.environ.get(ENV_RECORD_IDEMPOTENCY_KEY, "")
+    value = read_variable(ENV_RECORD_IDEMPOTENCY_KEY) or ""
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
@@ -226,8 +226,9 @@ class CallWatch:
         *,
         response: httpx.Response | None = None,
         error: BaseException | None = None,
+        body: bytes | None = None,
     ) -> None:
-        """The attempt got ``response`` (any status) or failed with ``error``."""
+        """The attempt got ``response`` (any status; ``body`` as read) or ``error``."""
 
     def decided(self, decision: Decision) -> None:
         """What follows the attempt: a retry, a re-sign after clock skew, a refresh."""
@@ -341,6 +342,7 @@ class _Watch(CallWatch):
         *,
         response: httpx.Response | None = None,
         error: BaseException | None = None,
+        body: bytes | None = None,
     ) -> None:
         duration = time.perf_counter() - self._attempt_started
         status = request_id = code = None
@@ -348,7 +350,7 @@ class _Watch(CallWatch):
             status = response.status_code
             request_id = response.headers.get("x-request-id")
             if not response.is_success:
-                code = _error_code(response)
+                code = _error_code(response, body)
             self._last_status, self._request_id = status, request_id
         elif error is not None:
             code = type(error).__name__
@@ -440,13 +442,14 @@ class _Watch(CallWatch):
         span.end()
 
 
-def _error_code(response: httpx.Response) -> str:
+def _error_code(response: httpx.Response, body: bytes | None) -> str:
     """Return the error ``code`` of an error body, else ``http_<status>``."""
-    try:
-        body = json.loads(response.content[:_ERROR_BODY_LIMIT])
-        code = body["error"]["code"]
-    except (ValueError, KeyError, TypeError, httpx.ResponseNotRead):
-        code = None
+    code = None
+    if body is not None:
+        try:
+            code = json.loads(body[:_ERROR_BODY_LIMIT])["error"]["code"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            code = None
     if isinstance(code, str) and code.isascii() and 0 < len(code) <= 64:
         return code
     return f"http_{response.status_code}"
@@ -506,10 +509,11 @@ class TelemetryObserver(Observer):
         response: httpx.Response | None,
         error: Exception | None,
         seconds: float,
+        body: bytes | None = None,
     ) -> None:
         watch = self._watches.get(id(call))
         if watch is not None:
-            watch.ended(response=response, error=error)
+            watch.ended(response=response, error=error, body=body)
 
     def decided(self, call: Call[Any], attempt: int, decision: Decision) -> None:
         watch = self._watches.get(id(call))

@@ -29,6 +29,7 @@ Every exception derives from :class:`NuveraError`::
     ├── SandboxError                 the local sandbox refused a platform operation
     │   └── SandboxBusyError         its store stayed locked too long
     ├── PermissionNotGrantedError    local check against ``permissions=``
+    ├── ContractViolation            a mocked request breaks PROTOCOL §3
     ├── APIConnectionError           no HTTP response at all
     │   └── APITimeoutError
     └── APIError                     the server answered with an error body
@@ -63,12 +64,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
-    "MAX_MESSAGE_CHARS",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
     "ConfigurationError",
+    "ContractViolation",
     "CredentialSourceError",
     "CredentialsNotConfiguredError",
     "EnvironmentMismatchError",
@@ -273,6 +274,13 @@ class Pkcs11KeyUnsuitableError(Pkcs11Error, InvalidPrivateKeyError):
 
 class Pkcs11MechanismError(Pkcs11Error):
     """The token does not offer ``CKM_SHA256_RSA_PKCS`` (RS256) for this key."""
+
+
+class ContractViolation(NuveraError, AssertionError):
+    """A request intercepted by ``NuveraMock`` would be refused by Nuvera (§3).
+
+    Also an ``AssertionError``, so that pytest reports it as a failed test.
+    """
 
 
 class PermissionNotGrantedError(NuveraError):

@@ -43,6 +43,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client import keys
+from nuvera_client._environment import read_variable
 from nuvera_client.errors import (
     ConfigurationError,
     InvalidPrivateKeyError,
@@ -166,9 +167,7 @@ class Pkcs11SigningKey:
                 raise Pkcs11KeyNotFoundError(
                     "key_id must be bytes or a hex string (CKA_ID)"
                 ) from None
-        path = (
-            os.fspath(library) if library is not None else os.environ.get(ENV_LIBRARY)
-        )
+        path = os.fspath(library) if library is not None else read_variable(ENV_LIBRARY)
         if not path:
             raise Pkcs11LibraryNotFoundError(
                 f"no PKCS#11 module: pass library= or set {ENV_LIBRARY} to the "
@@ -211,21 +210,20 @@ class Pkcs11SigningKey:
         ``NUVERA_PKCS11_LIBRARY``, ``..._TOKEN_LABEL`` or ``..._SLOT``,
         ``..._KEY_LABEL`` and/or ``..._KEY_ID`` (hex), and ``..._PIN``.
         """
-        source = os.environ if env is None else env
-        slot_text = source.get(ENV_SLOT)
+        slot_text = read_variable(ENV_SLOT, env)
         try:
             slot = int(slot_text) if slot_text else None
         except ValueError:
             raise Pkcs11TokenNotFoundError(
                 f"{ENV_SLOT} must be a slot number, got {slot_text!r}"
             ) from None
-        pin = source.get(ENV_PIN)
+        pin = read_variable(ENV_PIN, env)
         return cls(
-            source.get(ENV_LIBRARY) or None,
-            token_label=source.get(ENV_TOKEN_LABEL) or None,
+            read_variable(ENV_LIBRARY, env),
+            token_label=read_variable(ENV_TOKEN_LABEL, env),
             slot=slot,
-            key_label=source.get(ENV_KEY_LABEL) or None,
-            key_id=source.get(ENV_KEY_ID) or None,
+            key_label=read_variable(ENV_KEY_LABEL, env),
+            key_id=read_variable(ENV_KEY_ID, env),
             pin=(lambda: pin) if pin else None,
         )
 
@@ -539,7 +537,7 @@ def _pin_reader(pin: PinSource | None) -> Callable[[], str]:
     def read() -> str:
         value = pin() if callable(pin) else pin
         if value is None:
-            value = os.environ.get(ENV_PIN)
+            value = read_variable(ENV_PIN)
         if not isinstance(value, str) or not value:
             raise Pkcs11PinError(
                 f"no PKCS#11 user PIN: pass pin= (a string or a function) or set "

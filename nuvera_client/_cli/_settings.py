@@ -31,6 +31,7 @@ from nuvera_client._environment import (
     ENV_PRIVATE_KEY_PASSPHRASE,
     read_environment,
     read_key_file,
+    read_prefixed,
 )
 from nuvera_client._secret_holder import SecretHolder
 from nuvera_client._signer import RequestSigner
@@ -210,19 +211,13 @@ def resolve_settings(
         settings.private_key_path = Path(profile["private_key_file"]).expanduser()
         settings.private_key_source = f"{where} ({settings.private_key_path})"
         label = f"the private key file of {where}"
-    elif source.get("NUVERA_PKCS11_LIBRARY"):
+    elif "NUVERA_PKCS11_LIBRARY" in (hsm := read_prefixed("NUVERA_PKCS11_", source)):
         # A key in an HSM: Settings.signer() opens the token when it is needed.
-        settings.pkcs11 = {
-            name: value
-            for name, value in source.items()
-            if name.startswith("NUVERA_PKCS11_")
-        }
-        settings.private_key_source = "PKCS#11 token ({}, key {})".format(
-            settings.pkcs11.get("NUVERA_PKCS11_TOKEN_LABEL")
-            or f"slot {settings.pkcs11.get('NUVERA_PKCS11_SLOT')}",
-            settings.pkcs11.get("NUVERA_PKCS11_KEY_LABEL")
-            or settings.pkcs11.get("NUVERA_PKCS11_KEY_ID"),
-        )
+        settings.pkcs11 = hsm
+        short = {name.removeprefix("NUVERA_PKCS11_"): v for name, v in hsm.items()}
+        token = short.get("TOKEN_LABEL") or f"slot {short.get('SLOT')}"
+        key = short.get("KEY_LABEL") or short.get("KEY_ID")
+        settings.private_key_source = f"PKCS#11 token ({token}, key {key})"
     if settings.private_key_path is not None:
         path = settings.private_key_path
         settings.private_key = _lazy(

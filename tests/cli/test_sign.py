@@ -241,6 +241,7 @@ def test_curl_leaves_no_api_key_on_disk(cli, app_env):
 def test_curl_reads_an_api_key_file_when_it_runs(cli, app_env, monkeypatch, tmp_path):
     key_file = tmp_path / "api key.txt"
     key_file.write_text(app_env.api_key)
+    key_file.chmod(0o600)  # group/other-readable key files are refused
     monkeypatch.delenv("NUVERA_API_KEY")
     result = cli(
         "sign", "GET", "/v1/customers", "--api-key-file", str(key_file), "--curl"

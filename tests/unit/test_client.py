@@ -930,3 +930,22 @@ def test_async_auth_outside_asyncio_falls_back(rsa_key: rsa.RSAPrivateKey) -> No
         signed = asyncio.run(sign())
     assert signed.headers["authorization"].startswith("Bearer ")
     assert fallback.call_count == 1
+
+
+def test_permissions_used_leaves_out_refused_calls(make_client: Any) -> None:
+    refused = httpx.Response(
+        403,
+        json={
+            "error": {
+                "type": "permission_error",
+                "code": "permission_denied",
+                "message": "lacks CRYPTO_READ",
+                "request_id": "req_1",
+                "details": {"required_permission": "CRYPTO_READ"},
+            }
+        },
+    )
+    client, _, _ = make_client(refused)
+    with pytest.raises(APIError):
+        client.crypto.assets.retrieve("BTC")
+    assert client.permissions_used == frozenset()

@@ -76,7 +76,7 @@ def _drawn_tree() -> dict[str, str | None]:
     tree: dict[str, str | None] = {}
     stack: list[tuple[int, str]] = []
     for line in (errors.__doc__ or "").splitlines():
-        match = re.match(r"^    ([│ ]*(?:[├└]── )?)([A-Z][A-Za-z]+)\b", line)
+        match = re.match(r"^    ([│ ]*(?:[├└]── )?)([A-Z][A-Za-z0-9]+)\b", line)
         if not match:
             continue
         column = len(match.group(1))

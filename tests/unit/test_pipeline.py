@@ -47,6 +47,7 @@ class Recording(Observer):
         response: Any,
         error: Exception | None,
         seconds: float,
+        body: bytes | None = None,
     ) -> None:
         assert seconds >= 0
         status = response.status_code if response is not None else type(error).__name__
