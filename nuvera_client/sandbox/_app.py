@@ -5,10 +5,13 @@ Every answer carries ``Date`` and ``x-request-id``; errors follow PROTOCOL §6.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
+import sqlite3
+import zlib
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -20,7 +23,8 @@ from collections.abc import (
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Any
+from tempfile import SpooledTemporaryFile
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, Headers
@@ -41,7 +45,8 @@ from nuvera_client.sandbox._verify import (
     IncomingRequest,
     Verified,
     check_permission,
-    verify,
+    verify_body,
+    verify_headers,
 )
 
 Scope = MutableMapping[str, Any]
@@ -54,6 +59,12 @@ logger = logging.getLogger("nuvera_client.sandbox")
 _SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 _PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
+# Usage counts reach the store this long after a request at most (seconds).
+USAGE_FLUSH_DELAY = 0.05
+# Expired replay-store entries are purged at most this often (seconds).
+_PURGE_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -104,16 +115,26 @@ def http_date(ts: float) -> str:
     )
 
 
-class _Body:
-    """The request body, hashed while read; at most ``limit`` bytes kept."""
+# A body up to this size stays in memory; a larger one is spooled to a temporary file.
+SPOOL_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+_GZIP = ("gzip", "x-gzip")  # RFC 9110 §8.4.1.3: x-gzip is the same coding
 
-    def __init__(self) -> None:
+
+class _Body:
+    """The request body, hashed as it streams in; past ``SPOOL_BYTES`` on disk.
+
+    Bytes past ``limit`` are hashed (check 18 still needs the digest) but not kept.
+    """
+
+    def __init__(self, limit: int) -> None:
         self.sha256 = hashlib.sha256()
         self.length = 0
-        self.chunks: list[bytes] = []
+        self.limit = limit
+        self.file: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         self.too_large = False
 
-    async def read(self, receive: Receive, limit: int) -> None:
+    async def read(self, receive: Receive) -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -122,18 +143,74 @@ class _Body:
             if chunk:
                 self.sha256.update(chunk)
                 self.length += len(chunk)
-                if self.length > limit:
-                    # Keep hashing for check 18, but stop keeping the bytes.
+                if self.length > self.limit:
                     self.too_large = True
-                    self.chunks.clear()
                 else:
-                    self.chunks.append(chunk)
+                    self.file.write(chunk)
             if not message.get("more_body", False):
+                self.file.seek(0)
                 return
 
-    @property
     def content(self) -> bytes:
-        return b"".join(self.chunks)
+        self.file.seek(0)
+        return self.file.read()
+
+    def gunzip(self) -> None:
+        """Replace the kept bytes by their gzip decompression, bounded by ``limit``.
+
+        Raises:
+            ApiProblem: 413 past ``limit`` decompressed, 400 for a bad gzip stream.
+        """
+        out: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        total = 0
+        self.file.seek(0)
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            while True:
+                data = self.file.read(_CHUNK)
+                if not data:
+                    break
+                while data:
+                    # max_length bounds each step: a small bomb cannot balloon.
+                    piece = decompressor.decompress(data, _CHUNK)
+                    total += len(piece)
+                    if total > self.limit:
+                        raise problem(
+                            "payload_too_large",
+                            {"max_bytes": self.limit},
+                            message="The gzip body decompresses to more than "
+                            f"{self.limit} bytes.",
+                        )
+                    out.write(piece)
+                    data = decompressor.unconsumed_tail
+                    if decompressor.eof and decompressor.unused_data:
+                        # Another gzip member follows (RFC 1952 allows several).
+                        data = decompressor.unused_data + data
+                        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            rest = decompressor.flush()
+            total += len(rest)
+            if total > self.limit:
+                raise problem("payload_too_large", {"max_bytes": self.limit})
+            out.write(rest)
+            if not decompressor.eof:
+                raise zlib.error("the gzip stream is truncated")
+        except zlib.error as exc:
+            out.close()
+            raise problem(
+                "invalid_request",
+                {"content_encoding": "gzip"},
+                message=f"The gzip body cannot be decompressed: {exc}",
+            ) from None
+        except BaseException:
+            out.close()
+            raise
+        self.file.close()
+        self.file = out
+        self.length = total
+        self.file.seek(0)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class _Disconnected(Exception):
@@ -159,18 +236,110 @@ def _handler_headers(scope: Scope) -> Headers:
     return Headers(raw=raw)
 
 
-async def _parse_form(scope: Scope, body: bytes, max_part: int) -> FormData:
-    sent = False
+async def _parse_form(scope: Scope, body: IO[bytes], max_part: int) -> FormData:
+    """Parse a form body from its spool, chunk by chunk (Starlette's parser)."""
+    body.seek(0)
+    done = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if sent:
+        nonlocal done
+        if done:
             return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        chunk = body.read(_CHUNK)
+        if not chunk:
+            done = True
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
 
     request = Request(scope, replay)
-    return await request.form(max_part_size=max_part)
+    form: FormData = await request.form(max_part_size=max_part)
+    return form
+
+
+class _HandlerTransaction:
+    """A handler's store transaction: opened at the handler's first use of ``db``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._store.open_transaction()
+        return self._db
+
+    def end(self, *, commit: bool) -> None:
+        if self._db is not None:
+            self._db = None
+            self._store.end_transaction(commit=commit)
+
+
+@dataclass
+class _State:
+    """What is known of a request so far, for :meth:`SandboxApp._observe`."""
+
+    verified: Verified | None = None
+    code: str | None = None
+    body: _Body | None = None
+
+
+def _content_encoding(values: Sequence[str]) -> bool:
+    """Return whether the body is gzip (PROTOCOL §6); refuse any other coding (415)."""
+    codings = [
+        coding.strip().lower()
+        for value in values
+        for coding in value.split(",")
+        if coding.strip()
+    ]
+    codings = [coding for coding in codings if coding != "identity"]
+    if not codings:
+        return False
+    if len(codings) == 1 and codings[0] in _GZIP:
+        return True
+    raise problem(
+        "unsupported_content_encoding",
+        {"content_encoding": ", ".join(codings), "supported": ["gzip"]},
+        message="The only Content-Encoding accepted is gzip (once); send "
+        f"{', '.join(codings)!r} bodies uncompressed.",
+    )
+
+
+def _check_text(content: bytes, content_type: str) -> None:
+    r"""Refuse a JSON body holding a lone surrogate escape with 400 (PROTOCOL §6).
+
+    Python's ``json`` turns ``"\ud800"`` into a lone surrogate, which no UTF-8 store
+    can keep. Bodies that are not JSON at all are left to the handler's own 400.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not content or not (media == "application/json" or media.endswith("+json")):
+        return
+    if _SURROGATE_ESCAPE_RE.search(content) is None:
+        return  # no \uD800-\uDFFF escape written: nothing to look for
+    try:
+        value = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return
+    if _has_lone_surrogate(value):
+        raise problem(
+            "invalid_request",
+            {"reason": "lone_surrogate"},
+            message="The JSON body holds a lone UTF-16 surrogate escape (\\ud800-"
+            "\\udfff without its pair); send valid Unicode text.",
+        )
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE_RE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 @dataclass
@@ -181,8 +350,38 @@ class _Answer:
     stream: Iterable[bytes] | AsyncIterator[bytes] | None = None
 
 
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What one request came to, known once its answer is chosen.
+
+    ``code`` is the error code of a refusal (None for a handler's answer);
+    ``application_id`` and ``kid`` are set once checks 1-17 passed. Nothing secret.
+    """
+
+    request_id: str
+    method: str
+    path: str
+    status: int
+    code: str | None
+    application_id: str | None
+    kid: str | None
+    at: float
+
+
+OutcomeObserver = Callable[[RequestOutcome], None]
+
+
 class SandboxApp:
-    """The ASGI callable serving a :class:`Store` behind PROTOCOL §3."""
+    """The ASGI callable serving a :class:`Store` behind PROTOCOL §3.
+
+    The pipeline, per request: checks 1-17 on the request line and headers (one short
+    transaction, which records the ``jti``); the body streamed in, hashed and spooled
+    (no lock held); check 18; routing (404/405), 413, 415; check 19; gzip decoding;
+    idempotency bookkeeping (its own short transaction); the handler, whose own
+    transaction opens at its first use of the store and never spans an ``await``;
+    the idempotent response stored (a short transaction). Every outcome goes through
+    :meth:`_observe`, the one place observers (a request log) hook in.
+    """
 
     def __init__(
         self,
@@ -199,6 +398,9 @@ class SandboxApp:
         self._clock = clock
         self.max_body_bytes = max_body_bytes
         self.rate_limiter = rate_limiter
+        self.observers: list[OutcomeObserver] = []
+        self._next_purge = 0
+        self._flush_pending = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -208,16 +410,68 @@ class SandboxApp:
         if scope["type"] != "http":
             return
         request_id = new_id("req_")
+        state = _State()
         try:
-            answer = await self._handle(scope, receive, request_id)
+            answer = await self._handle(scope, receive, request_id, state)
         except _Disconnected:
             return
         except ApiProblem as exc:
             answer = self._error(exc, request_id)
+            state.code = exc.code
         except Exception:
             logger.exception("sandbox handler failed (request %s)", request_id)
             answer = self._error(problem("internal_error"), request_id)
+            state.code = "internal_error"
+        finally:
+            if state.body is not None:
+                state.body.close()
+        self._observe(scope, request_id, answer, state)
         await self._send(send, answer, request_id)
+
+    def _schedule_usage_flush(self) -> None:
+        """Write batched usage counts shortly, in one transaction for many requests.
+
+        Any transaction of the store writes them first anyway; this timer only makes
+        them reach a state file that another process (the CLI) reads.
+        """
+        if self._flush_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another event loop library: the next transaction
+            return
+        self._flush_pending = True
+
+        def flush() -> None:
+            if self.store.flush_usage():
+                self._flush_pending = False
+            else:
+                loop.call_later(USAGE_FLUSH_DELAY, flush)
+
+        loop.call_later(USAGE_FLUSH_DELAY, flush)
+
+    def _observe(
+        self, scope: Scope, request_id: str, answer: _Answer, state: _State
+    ) -> None:
+        """Tell every observer how this request ended (the request-log hook point)."""
+        if not self.observers:
+            return
+        verified = state.verified
+        outcome = RequestOutcome(
+            request_id=request_id,
+            method=scope["method"],
+            path=scope["path"],
+            status=answer.status,
+            code=state.code,
+            application_id=verified.application_id if verified else None,
+            kid=verified.kid if verified else None,
+            at=self._clock(),
+        )
+        for observer in self.observers:
+            try:
+                observer(outcome)
+            except Exception:
+                logger.exception("sandbox request observer failed")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -291,31 +545,40 @@ class SandboxApp:
             return endpoint, match.groupdict()
         raise problem("not_found", message=f"No endpoint at {path}.")
 
-    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> _Answer:
+    async def _handle(
+        self, scope: Scope, receive: Receive, request_id: str, state: _State
+    ) -> _Answer:
         now = self._clock()
         # Compared as received: HTTP methods are case-sensitive (no uppercasing).
         method = scope["method"]
         headers = _header_values(scope)
-        body = _Body()
-        await body.read(receive, self.max_body_bytes)
         target = raw_target(scope)
-        body_hash = body.sha256.hexdigest()
         incoming = IncomingRequest(
             method=method,
             raw_target=target,
             api_keys=headers.get("x-api-key", []),
             authorizations=headers.get("authorization", []),
-            body_sha256=body_hash,
-            body_length=body.length,
         )
+        # Checks 1-17 from the request line and headers, before any body byte.
+        purge = int(now) >= self._next_purge
         failure: ApiProblem | None = None
         async with self.store.atransaction() as db:
             try:
-                verified = verify(db, incoming, int(now))
+                verified = verify_headers(db, incoming, int(now), purge=purge)
             except ApiProblem as exc:
                 failure = exc  # commit anyway: the jti stays recorded (§3.1)
+        if purge:
+            self._next_purge = int(now) + _PURGE_EVERY
         if failure is not None:
             raise failure
+        state.verified = verified
+        # Check 18 on the body as it streams in; no lock is held while it arrives.
+        body = state.body = _Body(self.max_body_bytes)
+        await body.read(receive)
+        body_hash = body.sha256.hexdigest()
+        verify_body(verified, body_hash, body.length)
+        self.store.note_usage(verified.api_key_sha256, int(now))
+        self._schedule_usage_flush()
         endpoint, path_params = self._route(scope["path"], method)
         if body.too_large:
             raise problem(
@@ -324,9 +587,11 @@ class SandboxApp:
                 message=f"The body is {body.length} bytes; the limit is "
                 f"{self.max_body_bytes}.",
             )
+        gzipped = _content_encoding(headers.get("content-encoding", []))
         check_permission(verified, endpoint.permission)
+        if gzipped and body.length:
+            body.gunzip()
         app_id = verified.application_id
-        uri = target.decode("latin-1")
         idem_key = None
         if method == "POST":
             idem_key = _idempotency.parse_key(
@@ -340,7 +605,7 @@ class SandboxApp:
                     app_id,
                     idem_key,
                     method=method,
-                    uri=uri,
+                    uri=target.decode("latin-1"),
                     body_hash=body_hash,
                     now=int(now),
                 )
@@ -350,6 +615,7 @@ class SandboxApp:
                     [*stored.headers, ("idempotent-replayed", "true")],
                     stored.body,
                 )
+        answer: _Answer | None = None
         try:
             if self.rate_limiter is not None:
                 wait = self.rate_limiter.acquire(app_id)
@@ -364,17 +630,24 @@ class SandboxApp:
                 scope,
                 path_params,
                 headers,
-                body.content,
+                body,
                 verified,
                 request_id,
                 now,
-                idem_key,
+                keep=idem_key is not None,
+                state=state,
             )
-        except BaseException:
+        finally:
             if idem_key is not None:
+                stored_response = None
+                if answer is not None:
+                    stored_response = _idempotency.StoredResponse(
+                        answer.status, answer.headers, answer.body
+                    )
                 async with self.store.atransaction() as db:
-                    _idempotency.finish(db, app_id, idem_key, None)
-            raise
+                    _idempotency.finish(db, app_id, idem_key, stored_response)
+        if answer is None:  # pragma: no cover - _call returns or raises
+            raise RuntimeError("no answer")
         return answer
 
     async def _call(
@@ -383,23 +656,29 @@ class SandboxApp:
         scope: Scope,
         path_params: dict[str, str],
         headers: dict[str, list[str]],
-        content: bytes,
+        body: _Body,
         verified: Verified,
         request_id: str,
         now: float,
-        idem_key: str | None,
+        *,
+        keep: bool,
+        state: _State,
     ) -> _Answer:
         content_type = headers.get("content-type", [""])[0]
         form_data: FormData | None = None
         form_error: ApiProblem | None = None
+        content = b""
         if content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES:
-            # Parsed before the store lock is taken, so the handler never waits on it.
+            # Parsed (file parts spooled) before the handler, outside any transaction.
             try:
-                form_data = await _parse_form(scope, content, self.max_body_bytes)
+                form_data = await _parse_form(scope, body.file, self.max_body_bytes)
             except Exception as exc:  # starlette raises several kinds
                 form_error = problem(
                     "invalid_request", message=f"The form body cannot be parsed: {exc}"
                 )
+        else:
+            content = body.content()
+        _check_text(content, content_type)
 
         async def form() -> FormData:
             if form_error is not None:
@@ -409,46 +688,39 @@ class SandboxApp:
         query = parse_qsl(
             scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
         )
+        txn = _HandlerTransaction(self.store)
         try:
-            async with self.store.atransaction() as db:
-                ctx = RequestContext(
-                    application_id=verified.application_id,
-                    method=scope["method"],
-                    path=scope["path"],
-                    path_params=path_params,
-                    query=query,
-                    headers=_handler_headers(scope),
-                    body=content,
-                    content_type=content_type,
-                    db=db,
-                    now=datetime.fromtimestamp(int(now), tz=timezone.utc),
-                    max_body_bytes=self.max_body_bytes,
-                    new_id=new_id,
-                    form=form,
-                    extras={"request_id": request_id, "kid": verified.kid},
-                )
-                # A refusal undoes the handler's writes but keeps the idempotency row.
-                db.execute("SAVEPOINT handler")
-                try:
-                    reply = await endpoint.handler(ctx)
-                    answer = await self._render(reply, keep=idem_key is not None)
-                except ApiProblem as exc:
-                    db.execute("ROLLBACK TO handler")
-                    answer = self._error(exc, request_id)
-                db.execute("RELEASE handler")
-                if idem_key is not None:
-                    _idempotency.finish(
-                        db,
-                        verified.application_id,
-                        idem_key,
-                        _idempotency.StoredResponse(
-                            answer.status, answer.headers, answer.body
-                        ),
-                    )
+            ctx = RequestContext(
+                application_id=verified.application_id,
+                method=scope["method"],
+                path=scope["path"],
+                path_params=path_params,
+                query=query,
+                headers=_handler_headers(scope),
+                body=content,
+                content_type=content_type,
+                open_db=txn.open,
+                now=datetime.fromtimestamp(int(now), tz=timezone.utc),
+                max_body_bytes=self.max_body_bytes,
+                new_id=new_id,
+                form=form,
+                extras={"request_id": request_id, "kid": verified.kid},
+            )
+            try:
+                reply = await endpoint.handler(ctx)
+            except ApiProblem as exc:
+                # A refusal undoes the handler's writes.
+                txn.end(commit=False)
+                state.code = exc.code
+                return self._error(exc, request_id)
+            except BaseException:
+                txn.end(commit=False)
+                raise
+            txn.end(commit=True)
+            return await self._render(reply, keep=keep)
         finally:
             if form_data is not None:
                 await form_data.close()
-        return answer
 
     async def _render(self, reply: Reply, *, keep: bool) -> _Answer:
         headers = [("content-type", reply.media_type)]

@@ -111,6 +111,11 @@ _CODES: dict[str, tuple[int, str, str]] = {
         "invalid_request_error",
         "The request body exceeds the size limit.",
     ),
+    "unsupported_content_encoding": (
+        415,
+        "invalid_request_error",
+        "The only Content-Encoding accepted on a request body is gzip.",
+    ),
     "invalid_request": (400, "invalid_request_error", "The request is invalid."),
     "idempotency_key_required": (
         422,

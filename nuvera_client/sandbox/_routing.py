@@ -76,12 +76,22 @@ class RequestContext:
     headers: Mapping[str, str]
     body: bytes
     content_type: str
-    db: sqlite3.Connection
+    open_db: Callable[[], sqlite3.Connection]
     now: datetime
     max_body_bytes: int
     new_id: Callable[[str], str]
     form: Callable[[], Awaitable[Any]]
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The store, inside the handler's transaction (opened at first use).
+
+        The transaction holds the store lock until the handler returns, so a handler
+        does its awaiting (reading the form, uploads) first, and never awaits I/O
+        once it has used ``db``.
+        """
+        return self.open_db()
 
     def query_value(self, name: str) -> str | None:
         """Return the last value of query parameter ``name``, or None."""

@@ -1,14 +1,21 @@
 """Owns the sandbox's SQLite state: connection, schema, locking and transactions.
 
 One connection per :class:`Store`, guarded by a thread lock (the uvicorn thread, the
-sync transport and the caller's thread all use it). A state file runs in WAL mode so
-the ``nuvera sandbox`` CLI can change it while a server runs on it; every change is
-one ``BEGIN IMMEDIATE`` transaction. Nothing secret is ever written: API keys are
-kept as SHA-256, prefix and last four only.
+sync transport and the caller's thread all use it). The lock is only ever held by
+synchronous code: a transaction opens, runs its statements and commits without an
+``await`` in between, so requests on the event loop interleave freely and never wait
+on one another's handlers. A state file runs in WAL mode with ``synchronous=NORMAL``
+(a commit appends to the log without a disk flush; the log is flushed at checkpoints)
+so the ``nuvera sandbox`` CLI can change it while a server runs on it; the file and
+its ``-wal``/``-shm`` companions are created readable by their owner only (0600).
+API key usage (``last_used_at``, ``request_count``) is batched in memory and written
+by the store's next transaction. Nothing secret is ever written: API keys are kept as
+SHA-256, prefix and last four only.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -95,8 +102,27 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 """
 
-# How long an async caller waits for the store lock before giving up (seconds).
+# How long a caller waits for the store lock before giving up (seconds).
 LOCK_TIMEOUT = 30.0
+STATE_FILE_MODE = 0o600
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` (and tighten existing companions) readable by the owner only.
+
+    SQLite gives ``-wal`` and ``-shm`` the mode of the database file, so a 0600 file
+    keeps its companions private too.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, STATE_FILE_MODE)
+    os.close(fd)
+    for suffix in _COMPANIONS:
+        companion = Path(str(path) + suffix)
+        try:
+            if companion.stat().st_mode & 0o077:
+                companion.chmod(STATE_FILE_MODE)
+        except OSError:
+            continue  # absent, or not ours to change: SQLite reports what matters
 
 
 class StoreBusyError(RuntimeError):
@@ -116,12 +142,16 @@ class Store:
     ) -> None:
         self.path = None if path is None else Path(path)
         target = ":memory:" if self.path is None else str(self.path)
+        if self.path is not None:
+            _create_private(self.path)
         self._conn = sqlite3.connect(
             target, check_same_thread=False, isolation_level=None, timeout=10.0
         )
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         self._closed = False
+        # sha256 -> (uses, last used at): written by the next transaction.
+        self._usage: dict[str, tuple[int, int]] = {}
         try:
             with self._lock:
                 self._conn.execute("PRAGMA busy_timeout = 10000")
@@ -142,8 +172,9 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block as one write transaction (blocking lock)."""
-        with self._lock:
+        """Run the block as one write transaction (blocking lock; no ``await``)."""
+        self._acquire_blocking()
+        try:
             self._begin()
             try:
                 yield self._conn
@@ -151,15 +182,72 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def open_transaction(self) -> sqlite3.Connection:
+        """Take the lock and begin a transaction ended by :meth:`end_transaction`.
+
+        For a caller that cannot use a ``with`` block (a handler's transaction opens
+        at its first use of the store). It must end it before its next ``await``.
+        """
+        self._acquire_blocking()
+        try:
+            self._begin()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._conn
+
+    def end_transaction(self, *, commit: bool) -> None:
+        """Commit (or roll back) the transaction of :meth:`open_transaction`."""
+        try:
+            self._conn.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self._lock.release()
+
+    def note_usage(self, api_key_sha256: str, now: int) -> None:
+        """Count one verified request of an API key; written by the next transaction.
+
+        Batched so that a request costs no write of its own; every reader goes
+        through a transaction, so it always sees the counts.
+        """
+        uses, _ = self._usage.get(api_key_sha256, (0, now))
+        self._usage[api_key_sha256] = (uses + 1, now)
+
+    def flush_usage(self) -> bool:
+        """Write the batched usage now unless the lock is busy; return whether done."""
+        if not self._usage:
+            return True
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if not self._closed:
+                self._begin()  # flushes
+                self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+        return True
+
+    def _flush_usage(self) -> None:
+        if not self._usage:
+            return
+        pending, self._usage = self._usage, {}
+        self._conn.executemany(
+            "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?),"
+            " request_count = request_count + ? WHERE sha256 = ?",
+            [(at, uses, sha) for sha, (uses, at) in pending.items()],
+        )
 
     @asynccontextmanager
     async def atransaction(self) -> AsyncIterator[sqlite3.Connection]:
         """Run the block as one write transaction, without blocking the event loop.
 
-        The lock is polled rather than waited on, so a coroutine holding it across an
-        ``await`` can finish on the same loop.
+        The block must not ``await``: the lock is only held by synchronous code. When
+        another thread holds it, the lock is polled rather than waited on.
         """
-        await self._acquire_async()
+        if not self._lock.acquire(blocking=False):
+            await self._acquire_async()
         try:
             self._begin()
             try:
@@ -175,6 +263,11 @@ class Store:
         if self._closed:
             raise RuntimeError("the sandbox store is closed")
         self._conn.execute("BEGIN IMMEDIATE")
+        self._flush_usage()
+
+    def _acquire_blocking(self) -> None:
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            raise StoreBusyError("the sandbox store stayed locked too long")
 
     async def _acquire_async(self) -> None:
         delay = 0.0005
@@ -191,4 +284,8 @@ class Store:
         with self._lock:
             if not self._closed:
                 self._closed = True
+                if self._usage:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    self._flush_usage()
+                    self._conn.execute("COMMIT")
                 self._conn.close()

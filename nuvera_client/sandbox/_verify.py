@@ -1,6 +1,9 @@
 """Owns request verification: PROTOCOL §3 checks 1-18 (and 19), in order, per §3.1.
 
-The first failing check raises its :class:`ApiProblem`. The JWS is parsed here from
+Checks 1-17 (:func:`verify_headers`) need only the request line and headers, so the
+app runs them before it reads a byte of the body; check 18 (:func:`verify_body`)
+compares the hash of the body streamed in afterwards. The first failing check raises
+its :class:`ApiProblem`. The JWS is parsed here from
 the raw header text (strict unpadded base64url, JSON objects without duplicate
 members, integers seen as written) and verified with ``cryptography`` alone.
 """
@@ -54,19 +57,18 @@ class IncomingRequest:
     raw_target: bytes
     api_keys: Sequence[str]
     authorizations: Sequence[str]
-    body_sha256: str
-    body_length: int
 
 
 @dataclass(frozen=True)
 class Verified:
-    """A request that passed checks 1-18."""
+    """A request that passed checks 1-17; ``body_hash`` is its claim for check 18."""
 
     application_id: str
     permissions: frozenset[str]
     api_key_sha256: str
     kid: str
     jti: str
+    body_hash: str
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -126,11 +128,13 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
-def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
-    """Run checks 1-18 on ``req`` at server time ``now``; return who is calling.
+def verify_headers(
+    db: sqlite3.Connection, req: IncomingRequest, now: int, *, purge: bool = True
+) -> Verified:
+    """Run checks 1-17 on ``req`` at server time ``now``; return who is calling.
 
     Records the token's ``jti`` in the replay store once its signature verified,
-    even if a later check fails, and counts a fully verified request as API key use.
+    even if a later check fails. With ``purge``, first drops expired replay entries.
 
     Raises:
         ApiProblem: the first failing check.
@@ -200,12 +204,14 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
         )
     except InvalidSignature:
         raise problem("invalid_signature") from None
+    if purge:
+        db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
     replayed = _record_jti(db, application_id, claims, now)
     _check_claims(claims, now)
     # 15: replay.
     if replayed:
         raise problem("replayed_jti")
-    # 16-18: bound to this request.
+    # 16-17: bound to this request line.
     if claims["method"] != req.method:
         # Same diagnostic shape as the other mismatches (PROTOCOL §3.1).
         raise problem(
@@ -222,34 +228,43 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
                 "received": claims["uri"],
             },
         )
-    if claims["body_hash"] != req.body_sha256:
-        raise problem(
-            "body_hash_mismatch",
-            {
-                "expected": req.body_sha256,
-                "received": claims["body_hash"],
-                "body_length": req.body_length,
-            },
-        )
-    db.execute(
-        "UPDATE api_keys SET last_used_at = ?, request_count = request_count + 1"
-        " WHERE sha256 = ?",
-        (now, key_hash),
-    )
     return Verified(
         application_id=application_id,
-        permissions=frozenset(json.loads(app_row["permissions"])),
+        permissions=_permissions(app_row["permissions"]),
         api_key_sha256=key_hash,
         kid=kid,
         jti=claims["jti"],
+        body_hash=claims["body_hash"],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _permissions(stored: str) -> frozenset[str]:
+    return frozenset(json.loads(stored))
+
+
+def verify_body(verified: Verified, body_sha256: str, body_length: int) -> None:
+    """Check 18: the token's ``body_hash`` equals the SHA-256 of the received body.
+
+    Raises:
+        ApiProblem: ``body_hash_mismatch`` with ``expected``, ``received`` and
+            ``body_length``.
+    """
+    if verified.body_hash != body_sha256:
+        raise problem(
+            "body_hash_mismatch",
+            {
+                "expected": body_sha256,
+                "received": verified.body_hash,
+                "body_length": body_length,
+            },
+        )
 
 
 def _record_jti(
     db: sqlite3.Connection, application_id: str, claims: dict[str, Any], now: int
 ) -> bool:
     """Record the jti (check 9 passed); return whether it was already in the store."""
-    db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
     jti = claims.get("jti")
     if not isinstance(jti, str) or _JTI_RE.fullmatch(jti) is None:
         return False  # check 11 refuses it; nothing worth remembering
@@ -265,9 +280,10 @@ def _record_jti(
         "SELECT keep_until FROM replay_store WHERE application_id = ? AND jti = ?",
         (application_id, jti),
     ).fetchone()
-    if row is None:
+    # An entry past its keep_until is gone, purged yet or not (purges are batched).
+    if row is None or row[0] < now:
         db.execute(
-            "INSERT INTO replay_store (application_id, jti, keep_until)"
+            "INSERT OR REPLACE INTO replay_store (application_id, jti, keep_until)"
             " VALUES (?, ?, ?)",
             (application_id, jti, keep_until),
         )

@@ -271,13 +271,6 @@ def custom_server(gate: _Gate) -> Iterator[SandboxServer]:
         yield srv
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PROTOCOL §3.1: a duplicate while the first is still running is 409 "
-    "idempotency_in_progress; the sandbox holds its store lock for the whole handler "
-    "(sandbox/_app.py _call), so the duplicate (and every other request) waits, "
-    "then gets the replay",
-)
 def test_in_progress(
     custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey, gate: _Gate
 ) -> None:

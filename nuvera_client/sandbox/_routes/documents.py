@@ -126,7 +126,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
         errors["file"] = "give exactly one file part"
     upload = None
     if len(parts) == 1:
-        upload = await read_upload(parts[0], ctx.max_body_bytes)
+        upload = read_upload(parts[0], ctx.max_body_bytes)
         if upload.size == 0:
             errors["file"] = "the file is empty"
     if errors:
@@ -153,7 +153,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
     )
     if cursor.lastrowid is None:
         raise RuntimeError("document insert returned no row id")
-    await store_content(ctx.db, "documents", cursor.lastrowid, upload)
+    store_content(ctx.db, "documents", cursor.lastrowid, upload)
     if doc_type in IDENTITY_TYPES:
         _start_kyc(ctx, customer)
     return json_reply(render(_DOCUMENTS.written(ctx, document_id)), 201)

@@ -160,7 +160,7 @@ async def _add_message(
         )
         if cursor.lastrowid is None:
             raise RuntimeError("attachment insert returned no row id")
-        await store_content(ctx.db, "support_attachments", cursor.lastrowid, upload)
+        store_content(ctx.db, "support_attachments", cursor.lastrowid, upload)
     # The sandbox's support desk answers every partner message at once.
     ctx.db.execute(
         "INSERT INTO support_messages (id, application_id, ticket_id, author, body,"
@@ -261,7 +261,7 @@ async def _multipart_message(ctx: RequestContext) -> tuple[str, list[Upload]]:
     if errors:
         raise validation_failed(errors)
     uploads = [
-        await read_upload(part, ctx.max_body_bytes)
+        read_upload(part, ctx.max_body_bytes, "attachments")
         for part in form.files.get("attachments", [])
     ]
     return text or "", uploads

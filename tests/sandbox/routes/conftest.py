@@ -139,7 +139,7 @@ class Api:
             headers=Headers({"content-type": ctype} if ctype else {}),
             body=body,
             content_type=ctype,
-            db=self.db,
+            open_db=lambda: self.db,
             now=self.now,
             max_body_bytes=self.max_body_bytes,
             new_id=self._new_id,
