@@ -6,7 +6,9 @@ Every answer carries ``Date`` and ``x-request-id``; errors follow PROTOCOL §6.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import io
 import json
 import logging
 import re
@@ -108,11 +110,15 @@ def raw_target(scope: Scope) -> bytes:
     return raw_path + b"?" + query if query else raw_path
 
 
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> bytes:
+    text = format_datetime(datetime.fromtimestamp(second, tz=timezone.utc), usegmt=True)
+    return text.encode("ascii")
+
+
 def http_date(ts: float) -> str:
     """Format Unix seconds as an HTTP ``Date`` value."""
-    return format_datetime(
-        datetime.fromtimestamp(int(ts), tz=timezone.utc), usegmt=True
-    )
+    return _http_date(int(ts)).decode("ascii")
 
 
 # A body up to this size stays in memory; a larger one is spooled to a temporary file.
@@ -131,7 +137,8 @@ class _Body:
         self.sha256 = hashlib.sha256()
         self.length = 0
         self.limit = limit
-        self.file: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        # Most bodies are small: a BytesIO until the first chunk asks for more.
+        self.file: IO[bytes] = io.BytesIO()
         self.too_large = False
 
     async def read(self, receive: Receive) -> None:
@@ -146,6 +153,10 @@ class _Body:
                 if self.length > self.limit:
                     self.too_large = True
                 else:
+                    if self.length > SPOOL_BYTES and isinstance(self.file, io.BytesIO):
+                        spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+                        spool.write(self.file.getvalue())
+                        self.file = spool
                     self.file.write(chunk)
             if not message.get("more_body", False):
                 self.file.seek(0)
@@ -496,7 +507,7 @@ class SandboxApp:
             # A buffered body's length is computed below; a stream keeps its own.
             and not (k == "content-length" and answer.stream is None)
         ]
-        headers.append((b"date", http_date(self._clock()).encode("ascii")))
+        headers.append((b"date", _http_date(int(self._clock()))))
         headers.append((b"x-request-id", request_id.encode("ascii")))
         if answer.stream is None:
             headers.append((b"content-length", str(len(answer.body)).encode("ascii")))

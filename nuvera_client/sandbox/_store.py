@@ -8,9 +8,10 @@ on one another's handlers. A state file runs in WAL mode with ``synchronous=NORM
 (a commit appends to the log without a disk flush; the log is flushed at checkpoints)
 so the ``nuvera sandbox`` CLI can change it while a server runs on it; the file and
 its ``-wal``/``-shm`` companions are created readable by their owner only (0600).
-API key usage (``last_used_at``, ``request_count``) is batched in memory and written
-by the store's next transaction. Nothing secret is ever written: API keys are kept as
-SHA-256, prefix and last four only.
+API key usage (``last_used_at``, ``request_count``) is batched in memory: the app
+writes it on a short timer, and every other transaction (platform reads and changes)
+writes it first, so readers always see it. Nothing secret is ever written: API keys
+are kept as SHA-256, prefix and last four only.
 """
 
 from __future__ import annotations
@@ -207,10 +208,10 @@ class Store:
             self._lock.release()
 
     def note_usage(self, api_key_sha256: str, now: int) -> None:
-        """Count one verified request of an API key; written by the next transaction.
+        """Count one verified request of an API key, to be written in a batch.
 
-        Batched so that a request costs no write of its own; every reader goes
-        through a transaction, so it always sees the counts.
+        Batched so that a request costs no write of its own: :meth:`flush_usage`, or
+        the next :meth:`transaction` / :meth:`open_transaction`, writes it.
         """
         uses, _ = self._usage.get(api_key_sha256, (0, now))
         self._usage[api_key_sha256] = (uses + 1, now)
@@ -249,7 +250,8 @@ class Store:
         if not self._lock.acquire(blocking=False):
             await self._acquire_async()
         try:
-            self._begin()
+            # The request pipeline's own transactions leave usage to its timer.
+            self._begin(flush=False)
             try:
                 yield self._conn
             except BaseException:
@@ -259,11 +261,12 @@ class Store:
         finally:
             self._lock.release()
 
-    def _begin(self) -> None:
+    def _begin(self, *, flush: bool = True) -> None:
         if self._closed:
             raise RuntimeError("the sandbox store is closed")
         self._conn.execute("BEGIN IMMEDIATE")
-        self._flush_usage()
+        if flush:
+            self._flush_usage()
 
     def _acquire_blocking(self) -> None:
         if not self._lock.acquire(timeout=LOCK_TIMEOUT):

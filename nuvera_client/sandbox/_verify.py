@@ -84,18 +84,21 @@ def _reject_constant(name: str) -> Any:
     raise _Malformed(f"{name} is not JSON")
 
 
+# Built once: a JSONDecoder per call costs more than the small documents it reads.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    # A fraction or exponent stays a non-int, so `1e3` or `1.0` is no integer.
+    parse_float=Decimal,
+    parse_constant=_reject_constant,
+)
+
+
 def _json_object(segment: str) -> dict[str, Any]:
     raw = b64url_decode_strict(segment)
     if raw is None:
         raise _Malformed("not unpadded base64url")
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            # A fraction or exponent stays a non-int, so `1e3` or `1.0` is no integer.
-            parse_float=Decimal,
-            parse_constant=_reject_constant,
-        )
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _Malformed("not JSON") from exc
     if not isinstance(value, dict):
@@ -149,21 +152,20 @@ def verify_headers(
         raise problem("invalid_api_key")
     key_hash = sha256_hex(api_key)
     key_row = db.execute(
-        "SELECT application_id, status, expires_at FROM api_keys WHERE sha256 = ?",
+        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions"
+        " FROM api_keys AS k LEFT JOIN applications AS a ON a.id = k.application_id"
+        " WHERE k.sha256 = ?",
         (key_hash,),
     ).fetchone()
     if key_row is None:
         raise problem("invalid_api_key")
+    application_id: str
+    application_id, key_status, expires_at, app_status, permissions = key_row
     # 3: not revoked, grace period not over.
-    expires_at = key_row["expires_at"]
-    if key_row["status"] != "active" or (expires_at is not None and now >= expires_at):
+    if key_status != "active" or (expires_at is not None and now >= expires_at):
         raise problem("api_key_revoked")
-    application_id: str = key_row["application_id"]
-    app_row = db.execute(
-        "SELECT status, permissions FROM applications WHERE id = ?", (application_id,)
-    ).fetchone()
     # 4: application active.
-    if app_row is None or app_row["status"] != "active":
+    if app_status != "active":
         raise problem("application_disabled")
     # 5: a bearer token.
     token = _bearer_token(req.authorizations)
@@ -230,7 +232,7 @@ def verify_headers(
         )
     return Verified(
         application_id=application_id,
-        permissions=_permissions(app_row["permissions"]),
+        permissions=_permissions(permissions),
         api_key_sha256=key_hash,
         kid=kid,
         jti=claims["jti"],
@@ -276,25 +278,27 @@ def _record_jti(
         keep_until = max(min(exp, now + 3600) + LEEWAY, now - 1)
     else:
         keep_until = now + MAX_LIFETIME + 2 * LEEWAY
+    # The common case, a fresh jti, is one statement.
+    inserted = db.execute(
+        "INSERT OR IGNORE INTO replay_store (application_id, jti, keep_until)"
+        " VALUES (?, ?, ?)",
+        (application_id, jti, keep_until),
+    ).rowcount
+    if inserted:
+        return False
     row = db.execute(
         "SELECT keep_until FROM replay_store WHERE application_id = ? AND jti = ?",
         (application_id, jti),
     ).fetchone()
     # An entry past its keep_until is gone, purged yet or not (purges are batched).
-    if row is None or row[0] < now:
-        db.execute(
-            "INSERT OR REPLACE INTO replay_store (application_id, jti, keep_until)"
-            " VALUES (?, ?, ?)",
-            (application_id, jti, keep_until),
-        )
-        return False
-    if keep_until > row[0]:
+    expired = row[0] < now
+    if expired or keep_until > row[0]:
         db.execute(
             "UPDATE replay_store SET keep_until = ?"
             " WHERE application_id = ? AND jti = ?",
             (keep_until, application_id, jti),
         )
-    return True
+    return not expired
 
 
 def _check_claims(claims: dict[str, Any], now: int) -> None:
