@@ -114,6 +114,7 @@ class Platform(KeyOperations):
         actor: str | None = None,
     ) -> CreatedApplication:
         """Create an application; return its one-time API key (and private key)."""
+        self._check_access(actor, "application.create", None)
         if not name or len(name) > 200:
             raise SandboxError("invalid_argument", "name must be 1-200 characters")
         if isinstance(permissions, str):
@@ -127,6 +128,7 @@ class Platform(KeyOperations):
         with self._store.transaction() as db:
             user, _ = self._authorize(db, actor, "application.create", None)
             app_id = new_id("app_")
+            self._check_key_free(db, app_id, kid)
             now = self._now()
             db.execute(
                 "INSERT INTO applications (id, organisation_id, name, status,"
@@ -194,6 +196,7 @@ class Platform(KeyOperations):
         self, app_id: str, permissions: Sequence[str], actor: str | None = None
     ) -> tuple[str, ...]:
         """Replace an application's permission set; return it in table order."""
+        self._check_access(actor, "application.set_permissions", app_id)
         perms = validate_permissions(permissions)
         with self._store.transaction() as db:
             user, app = self._authorize(

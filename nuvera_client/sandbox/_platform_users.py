@@ -25,7 +25,9 @@ DEFAULT_ADMIN = "admin@nuvera.local"
 DEFAULT_CUSTOMER = "customer@sandbox.local"
 
 # What a Nuvera admin may do to any application (support view, emergency switch,
-# permission fixes, partner-assisted rotation); nothing else.
+# permission fixes, partner-assisted rotation); nothing else. Never add a signing key
+# or reveal an API key: with both, an admin would hold a working credential of
+# another organisation (PROTOCOL §1.3).
 _ADMIN_ACTIONS = frozenset(
     {
         "application.view",
@@ -34,7 +36,6 @@ _ADMIN_ACTIONS = frozenset(
         "application.set_permissions",
         "api_key.rotate",
         "api_key.revoke",
-        "signing_key.add",
         "signing_key.remove",
         "audit.view",
     }
@@ -120,6 +121,11 @@ class PlatformBase:
         else:
             raise SandboxError("forbidden", f"unknown role {user.role}")
         return user, app
+
+    def _check_access(self, actor: str | None, action: str, app_id: str | None) -> None:
+        """Refuse an actor that may not act, before anything it sent is validated."""
+        with self._store.transaction() as db:
+            self._authorize(db, actor, action, app_id)
 
     def _audit(
         self,

@@ -161,8 +161,18 @@ class Sandbox:
         grace_period: int = DEFAULT_GRACE_PERIOD,
         actor: str | None = None,
     ) -> RotatedApiKey:
-        """Issue a new API key; the old one works until ``grace_period`` s pass."""
+        """Issue a new API key; the old one works until ``grace_period`` s pass.
+
+        When a Nuvera admin rotates, ``api_key`` is None: a partner user of the
+        owning organisation reveals the new key once with :meth:`reveal_api_key`.
+        """
         return self.platform.rotate_api_key(application_id, grace_period, actor)
+
+    def reveal_api_key(
+        self, application_id: str, prefix: str, actor: str | None = None
+    ) -> str:
+        """Reveal, once, the API key an admin's rotation left unrevealed (partners)."""
+        return self.platform.reveal_api_key(application_id, prefix, actor)
 
     def revoke_api_key(
         self, application_id: str, prefix: str, actor: str | None = None
@@ -173,7 +183,11 @@ class Sandbox:
     def add_signing_key(
         self, application_id: str, public_key_pem: str, actor: str | None = None
     ) -> str:
-        """Add a signing key (at most two active); return its kid."""
+        """Add a signing key (at most two active); return its kid.
+
+        A public key active on another application is refused with
+        ``signing_key_in_use`` (PROTOCOL §1.2).
+        """
         return self.platform.add_signing_key(application_id, public_key_pem, actor)
 
     def remove_signing_key(

@@ -10,8 +10,9 @@ so the ``nuvera sandbox`` CLI can change it while a server runs on it; the file 
 its ``-wal``/``-shm`` companions are created readable by their owner only (0600).
 API key usage (``last_used_at``, ``request_count``) is batched in memory: the app
 writes it on a short timer, and every other transaction (platform reads and changes)
-writes it first, so readers always see it. Nothing secret is ever written: API keys
-are kept as SHA-256, prefix and last four only.
+writes it first, so readers always see it. API keys are kept as SHA-256, prefix and
+last four only; the one exception is a key an admin's rotation left unrevealed, kept
+until a partner user reveals it (PROTOCOL §1.3), then deleted.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
     request_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS api_keys_app ON api_keys(application_id);
+CREATE TABLE IF NOT EXISTS api_key_reveals (
+    sha256 TEXT PRIMARY KEY REFERENCES api_keys(sha256),
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    api_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS signing_keys (
     application_id TEXT NOT NULL REFERENCES applications(id),
     kid TEXT NOT NULL,
@@ -71,6 +78,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (
     removed_at INTEGER,
     PRIMARY KEY (application_id, kid)
 );
+CREATE INDEX IF NOT EXISTS signing_keys_kid ON signing_keys(kid, status);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,

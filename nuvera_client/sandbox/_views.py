@@ -11,9 +11,10 @@ from typing import Any
 class SandboxError(Exception):
     """A platform operation was refused; ``code`` says why, the message how to fix.
 
-    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
-    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
-    ``limit_reached`` (a third active key), ``conflict``.
+    Codes: ``forbidden`` (role or organisation; checked before anything else),
+    ``unknown_user``, ``not_found``, ``invalid_permissions``, ``invalid_public_key``,
+    ``invalid_argument``, ``limit_reached`` (a third active key), ``conflict``,
+    ``signing_key_in_use`` (the key is active on another application, PROTOCOL §1.2).
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -48,13 +49,17 @@ class CreatedApplication:
 
 @dataclass(frozen=True)
 class RotatedApiKey:
-    """A rotation's result: the new one-time key and what happened to the old ones."""
+    """A rotation's result: the new one-time key and what happened to the old ones.
+
+    ``api_key`` is None when a Nuvera admin rotated: the new key waits, unrevealed,
+    for a partner user of the owning organisation (``reveal_api_key``).
+    """
 
     prefix: str
     last_four: str
     previous_prefixes: tuple[str, ...]
     previous_expires_at: int | None
-    api_key: str = field(repr=False)
+    api_key: str | None = field(repr=False)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.

@@ -174,5 +174,19 @@ class Caller:
         return self.client.request(method, target, content=body, headers=headers)
 
 
+def release_keys(sandbox: Sandbox, *keys: rsa.RSAPrivateKey) -> None:
+    """Remove ``keys`` from earlier tests' applications on a shared sandbox.
+
+    A public key is active on one application at a time (PROTOCOL §1.2).
+    """
+    with sandbox.store.transaction() as db:
+        for key in keys:
+            db.execute(
+                "UPDATE signing_keys SET status = 'removed'"
+                " WHERE kid = ? AND status = 'active'",
+                (kid_of(key.public_key()),),
+            )
+
+
 def make_sandbox(clock: Clock, **kwargs: Any) -> Sandbox:
     return Sandbox(clock=clock, endpoints=TEST_ENDPOINTS, **kwargs)
