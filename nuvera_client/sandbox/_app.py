@@ -140,6 +140,7 @@ class _Body:
         # Most bodies are small: a BytesIO until the first chunk asks for more.
         self.file: IO[bytes] = io.BytesIO()
         self.too_large = False
+        self._content: bytes | None = None
 
     async def read(self, receive: Receive) -> None:
         while True:
@@ -163,8 +164,11 @@ class _Body:
                 return
 
     def content(self) -> bytes:
-        self.file.seek(0)
-        return self.file.read()
+        """Return the kept bytes (read once from the spool, then remembered)."""
+        if self._content is None:
+            self.file.seek(0)
+            self._content = self.file.read()
+        return self._content
 
     def gunzip(self) -> None:
         """Replace the kept bytes by their gzip decompression, bounded by ``limit``.
@@ -314,15 +318,20 @@ def _content_encoding(values: Sequence[str]) -> bool:
     )
 
 
-def _check_text(content: bytes, content_type: str) -> None:
+def _no_body() -> bytes:
+    return b""
+
+
+def _check_text(body: _Body, content_type: str) -> None:
     r"""Refuse a JSON body holding a lone surrogate escape with 400 (PROTOCOL §6).
 
     Python's ``json`` turns ``"\ud800"`` into a lone surrogate, which no UTF-8 store
     can keep. Bodies that are not JSON at all are left to the handler's own 400.
     """
     media = content_type.split(";", 1)[0].strip().lower()
-    if not content or not (media == "application/json" or media.endswith("+json")):
+    if not body.length or not (media == "application/json" or media.endswith("+json")):
         return
+    content = body.content()
     if _SURROGATE_ESCAPE_RE.search(content) is None:
         return  # no \uD800-\uDFFF escape written: nothing to look for
     try:
@@ -678,8 +687,8 @@ class SandboxApp:
         content_type = headers.get("content-type", [""])[0]
         form_data: FormData | None = None
         form_error: ApiProblem | None = None
-        content = b""
-        if content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES:
+        is_form = content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES
+        if is_form:
             # Parsed (file parts spooled) before the handler, outside any transaction.
             try:
                 form_data = await _parse_form(scope, body.file, self.max_body_bytes)
@@ -688,8 +697,7 @@ class SandboxApp:
                     "invalid_request", message=f"The form body cannot be parsed: {exc}"
                 )
         else:
-            content = body.content()
-        _check_text(content, content_type)
+            _check_text(body, content_type)
 
         async def form() -> FormData:
             if form_error is not None:
@@ -708,7 +716,7 @@ class SandboxApp:
                 path_params=path_params,
                 query=query,
                 headers=_handler_headers(scope),
-                body=content,
+                read_body=_no_body if is_form else body.content,
                 content_type=content_type,
                 open_db=txn.open,
                 now=datetime.fromtimestamp(int(now), tz=timezone.utc),

@@ -74,7 +74,7 @@ class RequestContext:
     path_params: dict[str, str]
     query: list[tuple[str, str]]
     headers: Mapping[str, str]
-    body: bytes
+    read_body: Callable[[], bytes]
     content_type: str
     open_db: Callable[[], sqlite3.Connection]
     now: datetime
@@ -82,6 +82,14 @@ class RequestContext:
     new_id: Callable[[str], str]
     form: Callable[[], Awaitable[Any]]
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def body(self) -> bytes:
+        """The request body (decompressed), read from its spool at first use.
+
+        Empty for a form body: ``await form()`` parses that one.
+        """
+        return self.read_body()
 
     @property
     def db(self) -> sqlite3.Connection:

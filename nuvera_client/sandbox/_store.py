@@ -158,6 +158,8 @@ class Store:
         )
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
+        # The thread whose open_transaction() holds the lock (None: no such one).
+        self._open_by: int | None = None
         self._closed = False
         # sha256 -> (uses, last used at): written by the next transaction.
         self._usage: dict[str, tuple[int, int]] = {}
@@ -198,18 +200,31 @@ class Store:
         """Take the lock and begin a transaction ended by :meth:`end_transaction`.
 
         For a caller that cannot use a ``with`` block (a handler's transaction opens
-        at its first use of the store). It must end it before its next ``await``.
+        at its first use of the store). It should end it before its next ``await``.
+
+        Raises:
+            StoreBusyError: the lock is held by an open transaction of this same
+                thread, i.e. a handler suspended inside its transaction: waiting
+                would block the event loop that must resume it.
         """
-        self._acquire_blocking()
+        if not self._lock.acquire(blocking=False):
+            if self._open_by == threading.get_ident():
+                raise StoreBusyError(
+                    "a request handler awaited while holding its store transaction; "
+                    "a handler must do its awaiting before it first uses ctx.db"
+                )
+            self._acquire_blocking()
         try:
             self._begin()
         except BaseException:
             self._lock.release()
             raise
+        self._open_by = threading.get_ident()
         return self._conn
 
     def end_transaction(self, *, commit: bool) -> None:
         """Commit (or roll back) the transaction of :meth:`open_transaction`."""
+        self._open_by = None
         try:
             self._conn.execute("COMMIT" if commit else "ROLLBACK")
         finally:

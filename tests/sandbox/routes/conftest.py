@@ -137,7 +137,7 @@ class Api:
             path_params=params,
             query=parse_qsl(parts.query, keep_blank_values=True),
             headers=Headers({"content-type": ctype} if ctype else {}),
-            body=body,
+            read_body=lambda: body,
             content_type=ctype,
             open_db=lambda: self.db,
             now=self.now,
