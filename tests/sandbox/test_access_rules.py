@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -121,7 +122,7 @@ def test_an_admin_may_not_add_a_signing_key(
 def test_forbidden_comes_before_any_validation(caller: Caller, operation: str) -> None:
     """Garbage arguments from an actor that may not act: forbidden, not invalid."""
     sb, app_id = caller.sandbox, caller.app.id
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "create": lambda: sb.create_application(
             name="", permissions=["NOPE"], public_key_pem="junk", actor=DEFAULT_CUSTOMER
         ),
