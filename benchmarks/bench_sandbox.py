@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nuvera_client.sandbox import Sandbox
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 from nuvera_client.sandbox._server import serve_in_thread
 
 PATH = "/v1/crypto/networks"

@@ -33,15 +33,11 @@ from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
 
 from nuvera_client.sandbox import _idempotency
-from nuvera_client.sandbox._credentials import new_id
-from nuvera_client.sandbox._problems import error_body, problem
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._ids import new_id
+from nuvera_client.sandbox._problems import ApiProblem, error_body, problem
 from nuvera_client.sandbox._ratelimit import RateLimiter
-from nuvera_client.sandbox._routing import (
-    ApiProblem,
-    Endpoint,
-    Reply,
-    RequestContext,
-)
+from nuvera_client.sandbox._routing import Router, raw_target
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._verify import (
     IncomingRequest,
@@ -60,54 +56,12 @@ logger = logging.getLogger("nuvera_client.sandbox")
 
 _SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 # Usage counts reach the store this long after a request at most (seconds).
 USAGE_FLUSH_DELAY = 0.05
 # Expired replay-store entries are purged at most this often (seconds).
 _PURGE_EVERY = 5
-
-
-@dataclass(frozen=True)
-class _Resource:
-    """All endpoints sharing one path template."""
-
-    template: str
-    pattern: re.Pattern[str]
-    literal_segments: int
-    by_method: dict[str, Endpoint]
-
-
-def _compile(endpoints: Iterable[Endpoint]) -> list[_Resource]:
-    grouped: dict[str, dict[str, Endpoint]] = {}
-    for endpoint in endpoints:
-        grouped.setdefault(endpoint.path, {})[endpoint.method.upper()] = endpoint
-    resources = []
-    for template, by_method in grouped.items():
-        regex = ""
-        last = 0
-        for match in _PARAM_RE.finditer(template):
-            regex += re.escape(template[last : match.start()])
-            regex += f"(?P<{match.group(1)}>[^/]+)"
-            last = match.end()
-        regex += re.escape(template[last:])
-        literal = sum(1 for seg in template.split("/") if seg and "{" not in seg)
-        resources.append(_Resource(template, re.compile(regex), literal, by_method))
-    # The most literal template wins (``/a/b`` before ``/a/{id}``).
-    resources.sort(key=lambda r: -r.literal_segments)
-    return resources
-
-
-def raw_target(scope: Scope) -> bytes:
-    """Return the request target as received: raw path, and ``?query`` if any."""
-    raw_path = scope.get("raw_path")
-    if raw_path is None:
-        raw_path = scope["path"].encode("utf-8")
-    # httpx's ASGITransport puts the query inside raw_path; uvicorn does not.
-    raw_path = bytes(raw_path).split(b"?", 1)[0]
-    query = scope.get("query_string", b"")
-    return raw_path + b"?" + query if query else raw_path
 
 
 @functools.lru_cache(maxsize=4)
@@ -414,7 +368,7 @@ class SandboxApp:
     ) -> None:
         self.store = store
         self.endpoints = tuple(endpoints)
-        self._resources = _compile(self.endpoints)
+        self.router = Router(self.endpoints)
         self._clock = clock
         self.max_body_bytes = max_body_bytes
         self.rate_limiter = rate_limiter
@@ -548,23 +502,6 @@ class SandboxApp:
                 )
         await send({"type": "http.response.body", "body": b""})
 
-    def _route(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
-        for resource in self._resources:
-            match = resource.pattern.fullmatch(path)
-            if match is None:
-                continue
-            endpoint = resource.by_method.get(method)
-            if endpoint is None:
-                allowed = sorted(resource.by_method)
-                raise problem(
-                    "method_not_allowed",
-                    {"allowed_methods": allowed},
-                    message=f"{path} accepts {', '.join(allowed)}.",
-                    headers={"Allow": ", ".join(allowed)},
-                )
-            return endpoint, match.groupdict()
-        raise problem("not_found", message=f"No endpoint at {path}.")
-
     async def _handle(
         self, scope: Scope, receive: Receive, request_id: str, state: _State
     ) -> _Answer:
@@ -599,7 +536,7 @@ class SandboxApp:
         verify_body(verified, body_hash, body.length)
         self.store.note_usage(verified.api_key_sha256, int(now))
         self._schedule_usage_flush()
-        endpoint, path_params = self._route(scope["path"], method)
+        endpoint, path_params = self.router.match(scope["path"], method)
         if body.too_large:
             raise problem(
                 "payload_too_large",

@@ -15,9 +15,9 @@ from nuvera_client.sandbox._credentials import (
     API_KEY_PREFIX_CHARS,
     generate_key_pair,
     kid_of,
-    new_id,
     public_pem,
 )
+from nuvera_client.sandbox._ids import new_id
 from nuvera_client.sandbox._platform_keys import (
     DEFAULT_GRACE_PERIOD,
     MAX_ACTIVE_KEYS,
@@ -34,11 +34,11 @@ from nuvera_client.sandbox._platform_users import (
     ROLES,
     seed_platform,
 )
+from nuvera_client.sandbox._problems import SandboxError
 from nuvera_client.sandbox._views import (
     ApiKeyView,
     ApplicationView,
     CreatedApplication,
-    SandboxError,
     SigningKeyView,
 )
 

@@ -18,10 +18,11 @@ from nuvera_client.sandbox._credentials import (
     load_public_key,
     new_api_key,
     public_pem,
-    sha256_hex,
 )
+from nuvera_client.sandbox._encoding import sha256_hex
 from nuvera_client.sandbox._platform_users import ROLE_ADMIN, PlatformBase
-from nuvera_client.sandbox._views import RotatedApiKey, SandboxError, rfc3339
+from nuvera_client.sandbox._problems import SandboxError
+from nuvera_client.sandbox._views import RotatedApiKey, rfc3339
 
 DEFAULT_GRACE_PERIOD = 24 * 3600
 MAX_ACTIVE_KEYS = 2

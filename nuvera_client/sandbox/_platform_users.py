@@ -12,9 +12,10 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nuvera_client.sandbox._credentials import new_id
+from nuvera_client.sandbox._ids import new_id
+from nuvera_client.sandbox._problems import SandboxError
 from nuvera_client.sandbox._store import Store
-from nuvera_client.sandbox._views import AuditEntry, SandboxError, User
+from nuvera_client.sandbox._views import AuditEntry, User
 
 ROLE_PARTNER = "partner"
 ROLE_ADMIN = "nuvera_admin"

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 
+from nuvera_client.sandbox import _routes as routes
 from nuvera_client.sandbox._app import SandboxApp
+from nuvera_client.sandbox._handlers import Endpoint
 from nuvera_client.sandbox._platform import (
     DEFAULT_GRACE_PERIOD,
     Platform,
     seed_platform,
 )
 from nuvera_client.sandbox._ratelimit import RateLimiter, parse_rate
-from nuvera_client.sandbox._routing import Endpoint
 from nuvera_client.sandbox._server import SandboxServer, serve_in_thread
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._transport import SandboxTransport
@@ -32,16 +31,6 @@ from nuvera_client.sandbox._views import (
 )
 
 DEFAULT_MAX_BODY_BYTES = 25 * 2**20
-_ROUTES_MODULE = "nuvera_client.sandbox._routes"
-
-
-def _routes_module() -> ModuleType | None:
-    try:
-        return importlib.import_module(_ROUTES_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == _ROUTES_MODULE:
-            return None  # the REST handlers are not in this build yet
-        raise
 
 
 class Sandbox:
@@ -70,11 +59,10 @@ class Sandbox:
         domain_schema = None
         seed: Callable[[sqlite3.Connection], None] | None = None
         if endpoints is None:
-            routes = _routes_module()
-            endpoints = () if routes is None else tuple(routes.ENDPOINTS)
-            if routes is not None:
-                domain_schema = routes.SCHEMA_SQL
-                seed = routes.seed
+            # The REST API of PROTOCOL §5.1 (tests may serve endpoints of their own).
+            endpoints = routes.ENDPOINTS
+            domain_schema = routes.SCHEMA_SQL
+            seed = routes.seed
         self._real_clock = clock
         self.clock_offset = clock_offset
         rate = parse_rate(rate_limit)  # refused before the store is opened

@@ -23,12 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from nuvera_client.sandbox._credentials import (
-    api_key_well_formed,
-    b64url_decode_strict,
-    load_public_key,
-    sha256_hex,
-)
+from nuvera_client.sandbox._credentials import api_key_well_formed, load_public_key
+from nuvera_client.sandbox._encoding import b64url_decode_strict, sha256_hex
 from nuvera_client.sandbox._problems import problem
 
 ISSUER = "nuvera-api"

@@ -8,21 +8,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-class SandboxError(Exception):
-    """A platform operation was refused; ``code`` says why, the message how to fix.
-
-    Codes: ``forbidden`` (role or organisation; checked before anything else),
-    ``unknown_user``, ``not_found``, ``invalid_permissions``, ``invalid_public_key``,
-    ``invalid_argument``, ``limit_reached`` (a third active key), ``conflict``,
-    ``signing_key_in_use`` (the key is active on another application, PROTOCOL §1.2).
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def rfc3339(ts: int | None) -> str | None:
     """Format Unix seconds as RFC 3339 UTC (``...Z``); None stays None."""
     if ts is None:

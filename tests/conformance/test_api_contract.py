@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client.sandbox import Sandbox, SandboxServer
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 from . import _ref
 from .conftest import Caller, FakeClock, assert_error, make_caller

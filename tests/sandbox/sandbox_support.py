@@ -10,13 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox_mint import claims, kid_of, mint
 
 from nuvera_client.sandbox import CreatedApplication, Sandbox
-from nuvera_client.sandbox._routing import (
-    ApiProblem,
-    Endpoint,
-    Reply,
-    RequestContext,
-    validation_failed,
-)
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._problems import ApiProblem, validation_failed
 
 T0 = 1_800_000_000  # a fixed server time for the tables
 

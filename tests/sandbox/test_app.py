@@ -13,7 +13,7 @@ from sandbox_mint import mint, public_pem
 from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 
 def test_verified_request_succeeds_with_date_and_request_id(caller: Caller) -> None:

@@ -23,7 +23,7 @@ from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
 from nuvera_client.sandbox._app import SPOOL_BYTES, RequestOutcome
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 Message = MutableMapping[str, Any]
 MIB = 1024 * 1024

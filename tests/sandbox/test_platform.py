@@ -287,7 +287,8 @@ def test_replay_store_is_purged(caller: Caller) -> None:
 
 
 def test_api_key_worked_example() -> None:
-    from nuvera_client.sandbox._credentials import api_key_check, sha256_hex
+    from nuvera_client.sandbox._credentials import api_key_check
+    from nuvera_client.sandbox._encoding import sha256_hex
 
     body = "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae"
     assert api_key_check(body) == "2XuHxe"

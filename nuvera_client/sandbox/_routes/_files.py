@@ -14,12 +14,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from nuvera_client.sandbox._handlers import RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes._common import (
     check_body_size,
     invalid_request,
     payload_too_large,
 )
-from nuvera_client.sandbox._routing import RequestContext, validation_failed
 
 CHUNK_BYTES = 64 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
     ID_PATTERNS,
@@ -27,12 +29,6 @@ from nuvera_client.sandbox._routes._pagination import (
     page_params,
 )
 from nuvera_client.sandbox._routes._tables import OwnedTable
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
-    validation_failed,
-)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
     check_query,
@@ -33,12 +35,6 @@ from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
-)
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
-    validation_failed,
 )
 
 SCHEMA = """

@@ -18,8 +18,9 @@ import pytest
 from starlette.datastructures import FormData, Headers
 from starlette.formparsers import MultiPartParser
 
+from nuvera_client.sandbox._handlers import Endpoint, RequestContext
+from nuvera_client.sandbox._problems import ApiProblem
 from nuvera_client.sandbox._routes import ENDPOINTS, SCHEMA_SQL, seed
-from nuvera_client.sandbox._routing import ApiProblem, Endpoint, RequestContext
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
