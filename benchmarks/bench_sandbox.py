@@ -74,6 +74,9 @@ def mint_pool(key: rsa.RSAPrivateKey, kid: str, count: int) -> list[str]:
 
 
 CONCURRENCY = 8
+# Process CPU seconds per request of each sequential measurement, in order: client
+# and server share this process, so on a busy machine this is steadier than req/s.
+CPU_PER_REQUEST: list[float] = []
 
 
 def measure(seconds: float, send: Callable[[int], httpx.Response], limit: int) -> float:
@@ -81,12 +84,14 @@ def measure(seconds: float, send: Callable[[int], httpx.Response], limit: int) -
         send(i).raise_for_status()
     done = 0
     start = time.perf_counter()
+    cpu = time.process_time()
     deadline = start + seconds
     while time.perf_counter() < deadline and done < limit:
         response = send(20 + done)
         if response.status_code != 200:
             raise SystemExit(f"unexpected {response.status_code}: {response.text}")
         done += 1
+    CPU_PER_REQUEST.append((time.process_time() - cpu) / max(done, 1))
     return done / (time.perf_counter() - start)
 
 
@@ -154,13 +159,16 @@ def main() -> None:
     app = sandbox.create_application(
         name="bench", permissions=["CRYPTO_READ"], public_key_pem=pem
     )
-    # Enough tokens for a fast server; signing them is not part of the timing.
-    per_run = int(3000 * args.seconds)
-    pool = mint_pool(key, app.kid, per_run * 2 + 200)
-    used = iter(range(len(pool)))
+    # Tokens live 60 s at most: each verified round gets a fresh batch, minted just
+    # before it (not timed), sized from the bare rate just measured.
+    pool: list[str] = []
+
+    def refill(bare_rate: float) -> None:
+        pool[:] = mint_pool(key, app.kid, int(bare_rate * slot * 1.3) + 60)
 
     def verified_headers(_: int) -> dict[str, str]:
-        return {"x-api-key": app.api_key, "authorization": f"Bearer {pool[next(used)]}"}
+        token = pool.pop() if pool else mint_pool(key, app.kid, 1)[0]
+        return {"x-api-key": app.api_key, "authorization": f"Bearer {token}"}
 
     # Short alternating rounds: a neighbour's CPU burst hits both sides alike.
     rounds = max(3, int(args.seconds * 4))
@@ -175,14 +183,17 @@ def main() -> None:
     ):
         for _ in range(rounds):
             bare_rate = measure(slot, lambda i: bare_client.get(PATH), 10**9)
+            refill(bare_rate)
             verified_rate = measure(
-                slot,
-                lambda i: client.get(PATH, headers=verified_headers(i)),
-                per_run,
+                slot, lambda i: client.get(PATH, headers=verified_headers(i)), 10**9
             )
             sequential.append((bare_rate, verified_rate))
+        cpu_pairs = list(
+            zip(CPU_PER_REQUEST[0::2], CPU_PER_REQUEST[1::2], strict=False)
+        )
         for _ in range(rounds):
             bare_rate = measure_concurrent(slot, bare_url, lambda i: {})
+            refill(bare_rate)
             verified_rate = measure_concurrent(slot, server.base_url, verified_headers)
             concurrent.append((bare_rate, verified_rate))
     sandbox.close()
@@ -202,6 +213,12 @@ def main() -> None:
             f" quartiles {ratios[len(ratios) // 4]:.2f}-"
             f"{ratios[(3 * len(ratios)) // 4]:.2f})"
         )
+
+    bare_cpu = statistics.median(bare for bare, _ in cpu_pairs)
+    verified_cpu = statistics.median(verified for _, verified in cpu_pairs)
+    print("CPU per sequential request (client and server, one process):")
+    print(f"  bare {bare_cpu * 1e6:.0f} us, verified {verified_cpu * 1e6:.0f} us;")
+    print(f"  ratio bare/verified     : {bare_cpu / verified_cpu:8.2f} (medians)")
 
 
 if __name__ == "__main__":

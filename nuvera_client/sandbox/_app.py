@@ -519,11 +519,11 @@ class SandboxApp:
         # Checks 1-17 from the request line and headers, before any body byte.
         purge = int(now) >= self._next_purge
         failure: ApiProblem | None = None
-        async with self.store.atransaction() as db:
+        async with self.store.alocked() as db:
             try:
                 verified = verify_headers(db, incoming, int(now), purge=purge)
             except ApiProblem as exc:
-                failure = exc  # commit anyway: the jti stays recorded (§3.1)
+                failure = exc  # the jti stays recorded all the same (§3.1)
         if purge:
             self._next_purge = int(now) + _PURGE_EVERY
         if failure is not None:
