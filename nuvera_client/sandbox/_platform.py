@@ -1,8 +1,9 @@
 """Owns the platform's applications: creation, status, permission sets, support views.
 
 The settings screens and the admin hub, with roles: :class:`Platform` adds the
-application operations to those on keys (``_platform_keys``) and on users, access
-and the audit trail (``_platform_users``).
+application operations to those on keys (``_platform_keys``) and users
+(``_platform_users``), all built on :class:`PlatformBase` (``_platform_access``: who
+may act, and the audit trail).
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ from nuvera_client.sandbox._credentials import (
     public_pem,
 )
 from nuvera_client.sandbox._ids import new_id
-from nuvera_client.sandbox._platform_keys import (
-    DEFAULT_GRACE_PERIOD,
-    MAX_ACTIVE_KEYS,
-    KeyOperations,
-    load_key,
-)
-from nuvera_client.sandbox._platform_users import (
+from nuvera_client.sandbox._platform_access import (
     DEFAULT_ADMIN,
     DEFAULT_CUSTOMER,
     DEFAULT_PARTNER,
@@ -32,8 +27,14 @@ from nuvera_client.sandbox._platform_users import (
     ROLE_CUSTOMER,
     ROLE_PARTNER,
     ROLES,
-    seed_platform,
 )
+from nuvera_client.sandbox._platform_keys import (
+    DEFAULT_GRACE_PERIOD,
+    MAX_ACTIVE_KEYS,
+    KeyOperations,
+    load_key,
+)
+from nuvera_client.sandbox._platform_users import UserOperations, seed_platform
 from nuvera_client.sandbox._problems import SandboxError
 from nuvera_client.sandbox._views import (
     ApiKeyView,
@@ -96,11 +97,12 @@ def validate_permissions(permissions: Iterable[str]) -> tuple[str, ...]:
     return tuple(p for p in PERMISSIONS if p in wanted)
 
 
-class Platform(KeyOperations):
+class Platform(KeyOperations, UserOperations):
     """The settings-screen and admin-hub operations on one :class:`Store`.
 
-    Applications and their views are here; users, access and audit come from
-    :class:`PlatformBase`, API and signing keys from :class:`KeyOperations`.
+    Applications and their views are here; API and signing keys come from
+    :class:`KeyOperations`, users from :class:`UserOperations`, access and audit from
+    their common base :class:`PlatformBase`.
     """
 
     # -- applications ----------------------------------------------------------

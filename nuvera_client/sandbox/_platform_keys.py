@@ -20,7 +20,7 @@ from nuvera_client.sandbox._credentials import (
     public_pem,
 )
 from nuvera_client.sandbox._encoding import sha256_hex
-from nuvera_client.sandbox._platform_users import ROLE_ADMIN, PlatformBase
+from nuvera_client.sandbox._platform_access import ROLE_ADMIN, PlatformBase
 from nuvera_client.sandbox._problems import SandboxError
 from nuvera_client.sandbox._views import RotatedApiKey, rfc3339
 
