@@ -1,4 +1,6 @@
-"""Owns the sandbox's ASGI app: verification, routing, idempotency, rate limit, replies.
+"""Owns the sandbox's ASGI app: the request pipeline, idempotency, rate limit, replies.
+
+Verification is ``_verify.py``'s, routing ``_routing.py``'s, the body ``_body.py``'s.
 
 Every answer carries ``Date`` and ``x-request-id``; errors follow PROTOCOL §6.
 """
@@ -7,13 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import io
 import json
 import logging
-import re
 import sqlite3
-import zlib
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -25,7 +23,6 @@ from collections.abc import (
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
@@ -33,6 +30,13 @@ from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
 
 from nuvera_client.sandbox import _idempotency
+from nuvera_client.sandbox._body import (
+    CHUNK_BYTES,
+    Disconnected,
+    RequestBody,
+    check_json_text,
+    is_gzip,
+)
 from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 from nuvera_client.sandbox._ids import new_id
 from nuvera_client.sandbox._problems import ApiProblem, error_body, problem
@@ -56,8 +60,6 @@ logger = logging.getLogger("nuvera_client.sandbox")
 
 _SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 # Usage counts reach the store this long after a request at most (seconds).
 USAGE_FLUSH_DELAY = 0.05
 # Expired replay-store entries are purged at most this often (seconds).
@@ -70,122 +72,7 @@ def _http_date(second: int) -> bytes:
     return text.encode("ascii")
 
 
-def http_date(ts: float) -> str:
-    """Format Unix seconds as an HTTP ``Date`` value."""
-    return _http_date(int(ts)).decode("ascii")
-
-
 # A body up to this size stays in memory; a larger one is spooled to a temporary file.
-SPOOL_BYTES = 1024 * 1024
-_CHUNK = 64 * 1024
-_GZIP = ("gzip", "x-gzip")  # RFC 9110 §8.4.1.3: x-gzip is the same coding
-
-
-class _Body:
-    """The request body, hashed as it streams in; past ``SPOOL_BYTES`` on disk.
-
-    Bytes past ``limit`` are hashed (check 18 still needs the digest) but not kept.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.sha256 = hashlib.sha256()
-        self.length = 0
-        self.limit = limit
-        # Most bodies are small: a BytesIO until the first chunk asks for more.
-        self.file: IO[bytes] = io.BytesIO()
-        self.too_large = False
-        self._content: bytes | None = None
-
-    async def read(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            if chunk:
-                self.sha256.update(chunk)
-                self.length += len(chunk)
-                if self.length > self.limit:
-                    self.too_large = True
-                else:
-                    if self.length > SPOOL_BYTES and isinstance(self.file, io.BytesIO):
-                        spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-                        spool.write(self.file.getvalue())
-                        self.file = spool
-                    self.file.write(chunk)
-            if not message.get("more_body", False):
-                self.file.seek(0)
-                return
-
-    def content(self) -> bytes:
-        """Return the kept bytes (read once from the spool, then remembered)."""
-        if self._content is None:
-            self.file.seek(0)
-            self._content = self.file.read()
-        return self._content
-
-    def gunzip(self) -> None:
-        """Replace the kept bytes by their gzip decompression, bounded by ``limit``.
-
-        Raises:
-            ApiProblem: 413 past ``limit`` decompressed, 400 for a bad gzip stream.
-        """
-        out: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        total = 0
-        self.file.seek(0)
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            while True:
-                data = self.file.read(_CHUNK)
-                if not data:
-                    break
-                while data:
-                    # max_length bounds each step: a small bomb cannot balloon.
-                    piece = decompressor.decompress(data, _CHUNK)
-                    total += len(piece)
-                    if total > self.limit:
-                        raise problem(
-                            "payload_too_large",
-                            {"max_bytes": self.limit},
-                            message="The gzip body decompresses to more than "
-                            f"{self.limit} bytes.",
-                        )
-                    out.write(piece)
-                    data = decompressor.unconsumed_tail
-                    if decompressor.eof and decompressor.unused_data:
-                        # Another gzip member follows (RFC 1952 allows several).
-                        data = decompressor.unused_data + data
-                        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            rest = decompressor.flush()
-            total += len(rest)
-            if total > self.limit:
-                raise problem("payload_too_large", {"max_bytes": self.limit})
-            out.write(rest)
-            if not decompressor.eof:
-                raise zlib.error("the gzip stream is truncated")
-        except zlib.error as exc:
-            out.close()
-            raise problem(
-                "invalid_request",
-                {"content_encoding": "gzip"},
-                message=f"The gzip body cannot be decompressed: {exc}",
-            ) from None
-        except BaseException:
-            out.close()
-            raise
-        self.file.close()
-        self.file = out
-        self.length = total
-        self.file.seek(0)
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _Disconnected(Exception):
-    """The client went away before the body was read."""
-
-
 def _header_values(scope: Scope) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for name, value in scope.get("headers", []):
@@ -214,7 +101,7 @@ async def _parse_form(scope: Scope, body: IO[bytes], max_part: int) -> FormData:
         nonlocal done
         if done:
             return {"type": "http.disconnect"}
-        chunk = body.read(_CHUNK)
+        chunk = body.read(CHUNK_BYTES)
         if not chunk:
             done = True
         return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
@@ -248,72 +135,11 @@ class _State:
 
     verified: Verified | None = None
     code: str | None = None
-    body: _Body | None = None
-
-
-def _content_encoding(values: Sequence[str]) -> bool:
-    """Return whether the body is gzip (PROTOCOL §6); refuse any other coding (415)."""
-    codings = [
-        coding.strip().lower()
-        for value in values
-        for coding in value.split(",")
-        if coding.strip()
-    ]
-    codings = [coding for coding in codings if coding != "identity"]
-    if not codings:
-        return False
-    if len(codings) == 1 and codings[0] in _GZIP:
-        return True
-    raise problem(
-        "unsupported_content_encoding",
-        {"content_encoding": ", ".join(codings), "supported": ["gzip"]},
-        message="The only Content-Encoding accepted is gzip (once); send "
-        f"{', '.join(codings)!r} bodies uncompressed.",
-    )
+    body: RequestBody | None = None
 
 
 def _no_body() -> bytes:
     return b""
-
-
-def _check_text(body: _Body, content_type: str) -> None:
-    r"""Refuse a JSON body holding a lone surrogate escape with 400 (PROTOCOL §6).
-
-    Python's ``json`` turns ``"\ud800"`` into a lone surrogate, which no UTF-8 store
-    can keep. Bodies that are not JSON at all are left to the handler's own 400.
-    """
-    media = content_type.split(";", 1)[0].strip().lower()
-    if not body.length or not (media == "application/json" or media.endswith("+json")):
-        return
-    content = body.content()
-    if _SURROGATE_ESCAPE_RE.search(content) is None:
-        return  # no \uD800-\uDFFF escape written: nothing to look for
-    try:
-        value = json.loads(content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return
-    if _has_lone_surrogate(value):
-        raise problem(
-            "invalid_request",
-            {"reason": "lone_surrogate"},
-            message="The JSON body holds a lone UTF-16 surrogate escape (\\ud800-"
-            "\\udfff without its pair); send valid Unicode text.",
-        )
-
-
-def _has_lone_surrogate(value: object) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE_RE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 @dataclass
@@ -387,7 +213,7 @@ class SandboxApp:
         state = _State()
         try:
             answer = await self._handle(scope, receive, request_id, state)
-        except _Disconnected:
+        except Disconnected:
             return
         except ApiProblem as exc:
             answer = self._error(exc, request_id)
@@ -530,7 +356,7 @@ class SandboxApp:
             raise failure
         state.verified = verified
         # Check 18 on the body as it streams in; no lock is held while it arrives.
-        body = state.body = _Body(self.max_body_bytes)
+        body = state.body = RequestBody(self.max_body_bytes)
         await body.read(receive)
         body_hash = body.sha256.hexdigest()
         verify_body(verified, body_hash, body.length)
@@ -544,7 +370,7 @@ class SandboxApp:
                 message=f"The body is {body.length} bytes; the limit is "
                 f"{self.max_body_bytes}.",
             )
-        gzipped = _content_encoding(headers.get("content-encoding", []))
+        gzipped = is_gzip(headers.get("content-encoding", []))
         check_permission(verified, endpoint.permission)
         if gzipped and body.length:
             body.gunzip()
@@ -613,7 +439,7 @@ class SandboxApp:
         scope: Scope,
         path_params: dict[str, str],
         headers: dict[str, list[str]],
-        body: _Body,
+        body: RequestBody,
         verified: Verified,
         request_id: str,
         now: float,
@@ -634,7 +460,7 @@ class SandboxApp:
                     "invalid_request", message=f"The form body cannot be parsed: {exc}"
                 )
         else:
-            _check_text(body, content_type)
+            check_json_text(body, content_type)
 
         async def form() -> FormData:
             if form_error is not None:

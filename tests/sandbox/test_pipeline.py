@@ -22,7 +22,8 @@ from sandbox_mint import claims, mint, public_pem
 from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
-from nuvera_client.sandbox._app import SPOOL_BYTES, RequestOutcome
+from nuvera_client.sandbox._app import RequestOutcome
+from nuvera_client.sandbox._body import SPOOL_BYTES
 from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 Message = MutableMapping[str, Any]
