@@ -14,9 +14,10 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -102,6 +103,26 @@ def _json_object(segment: str) -> dict[str, Any]:
     return value
 
 
+def _header_object(segment: str) -> Mapping[str, Any]:
+    """Parse a JOSE header segment (read-only); the usual small ones come from a cache.
+
+    A client sends the same header on every request. Only short segments are kept
+    (at most 256 of 512 characters), so strangers cannot make the cache grow.
+    """
+    if len(segment) <= _CACHED_HEADER_CHARS:
+        return _cached_header(segment)
+    return MappingProxyType(_json_object(segment))
+
+
+_CACHED_HEADER_CHARS = 512
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_header(segment: str) -> Mapping[str, Any]:
+    # A refusal is never cached: lru_cache does not keep exceptions.
+    return MappingProxyType(_json_object(segment))
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -170,7 +191,7 @@ def verify_headers(
     if len(parts) != 3:
         raise problem("malformed_token")
     try:
-        header = _json_object(parts[0])
+        header = _header_object(parts[0])
         claims = _json_object(parts[1])
     except _Malformed:
         raise problem("malformed_token") from None
