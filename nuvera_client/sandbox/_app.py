@@ -200,7 +200,7 @@ class SandboxApp:
         self.rate_limiter = rate_limiter
         self.observers: list[OutcomeObserver] = []
         self._next_purge = 0
-        self._flush_pending = False
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -234,17 +234,19 @@ class SandboxApp:
         Any transaction of the store writes them first anyway; this timer only makes
         them reach a state file that another process (the CLI) reads.
         """
-        if self._flush_pending:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another event loop library: the next transaction
             return
-        self._flush_pending = True
+        # One timer at a time per loop; a loop that ended (the sync in-process
+        # transport runs one per request) took its timer with it.
+        if self._flush_loop is loop:
+            return
+        self._flush_loop = loop
 
         def flush() -> None:
             if self.store.flush_usage():
-                self._flush_pending = False
+                self._flush_loop = None
             else:
                 loop.call_later(USAGE_FLUSH_DELAY, flush)
 

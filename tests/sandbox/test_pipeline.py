@@ -547,3 +547,46 @@ def test_an_existing_world_readable_state_file_is_tightened(tmp_path: Path) -> N
     state.chmod(0o644)
     Sandbox(state=state).close()
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+def test_usage_reaches_the_state_file_without_another_transaction(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Batched usage is written by a timer, also after in-process requests."""
+    import sqlite3
+    import time
+
+    from nuvera_client.sandbox._app import USAGE_FLUSH_DELAY
+
+    state = tmp_path / "s.sqlite"
+    clock = Clock()
+    with make_sandbox(clock, state=state) as sb:
+        app = sb.create_application(
+            name="u", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
+        )
+        # First in-process: that request's event loop ends with it.
+        with httpx.Client(transport=sb.transport(), base_url="http://t") as client:
+            assert (
+                Caller(sb, clock, client, app, rsa_key)
+                .send("GET", "/v1/customers")
+                .status_code
+                == 200
+            )
+        with sb.serve() as server, httpx.Client(base_url=server.base_url) as client:
+            c = Caller(sb, clock, client, app, rsa_key)
+            assert c.send("GET", "/v1/customers").status_code == 200
+            # Read by another connection, as the CLI would: no transaction of ours.
+            deadline = time.monotonic() + 5
+            count = 0
+            while time.monotonic() < deadline:
+                reader = sqlite3.connect(state)
+                try:
+                    count = reader.execute(
+                        "SELECT request_count FROM api_keys"
+                    ).fetchone()[0]
+                finally:
+                    reader.close()
+                if count == 2:
+                    break
+                time.sleep(USAGE_FLUSH_DELAY)
+            assert count == 2
