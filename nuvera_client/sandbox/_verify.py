@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from nuvera_client.sandbox._credentials import api_key_well_formed, load_public_key
 from nuvera_client.sandbox._encoding import b64url_decode_strict, sha256_hex
-from nuvera_client.sandbox._problems import problem
+from nuvera_client.sandbox._problems import ApiProblem, problem
 
 ISSUER = "nuvera-api"
 AUDIENCE = "nuvera-rest-api"
@@ -148,6 +148,19 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
+def _kid_named(authorizations: Sequence[str]) -> str | None:
+    """Return the ``kid`` the request's token names, or None; never raises.
+
+    Only a hint for the key lookup: checks 5-8 validate the same token in order.
+    """
+    try:
+        header = _header_object(_bearer_token(authorizations).split(".", 1)[0])
+    except (ApiProblem, _Malformed):
+        return None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) and kid.isascii() else None
+
+
 def verify_headers(
     db: sqlite3.Connection, req: IncomingRequest, now: int, *, purge: bool = True
 ) -> Verified:
@@ -168,16 +181,21 @@ def verify_headers(
     if not api_key_well_formed(api_key):
         raise problem("invalid_api_key")
     key_hash = sha256_hex(api_key)
+    # One query answers checks 2-4 and 8: the signing key is looked up with the kid
+    # the token names, if it names one; the checks below still run in their order.
     key_row = db.execute(
-        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions"
+        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions,"
+        " s.public_key_pem"
         " FROM api_keys AS k LEFT JOIN applications AS a ON a.id = k.application_id"
+        " LEFT JOIN signing_keys AS s ON s.application_id = k.application_id"
+        " AND s.kid = ? AND s.status = 'active'"
         " WHERE k.sha256 = ?",
-        (key_hash,),
+        (_kid_named(req.authorizations), key_hash),
     ).fetchone()
     if key_row is None:
         raise problem("invalid_api_key")
     application_id: str
-    application_id, key_status, expires_at, app_status, permissions = key_row
+    application_id, key_status, expires_at, app_status, permissions, key_pem = key_row
     # 3: not revoked, grace period not over.
     if key_status != "active" or (expires_at is not None and now >= expires_at):
         raise problem("api_key_revoked")
@@ -208,17 +226,12 @@ def verify_headers(
     # A kid is base64url; anything else (even a lone surrogate) cannot name a key.
     if not isinstance(kid, str) or not kid.isascii():
         raise problem("unknown_signing_key")
-    key_pem = db.execute(
-        "SELECT public_key_pem FROM signing_keys"
-        " WHERE application_id = ? AND kid = ? AND status = 'active'",
-        (application_id, kid),
-    ).fetchone()
     if key_pem is None:
         raise problem("unknown_signing_key")
     # 9: signature.
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     try:
-        _public_key(key_pem[0]).verify(
+        _public_key(key_pem).verify(
             signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
         )
     except InvalidSignature:
