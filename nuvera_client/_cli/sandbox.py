@@ -2,8 +2,9 @@
 
 Exit codes: 0 ok, 1 refused by the platform (role, limit, unknown id), 2 usage or
 configuration (bad file, non-loopback host without ``--allow-remote``). Expected
-errors print one line on stderr, never a traceback. Only ``app create`` and
-``keys rotate-api-key`` print a secret: the one-time API key, by design.
+errors print one line on stderr, never a traceback. Only ``app create``,
+``keys rotate-api-key`` and ``keys reveal-api-key`` print a secret: the one-time API
+key, by design.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from nuvera_client.sandbox import Sandbox
@@ -127,6 +128,13 @@ def register(subparsers: Any) -> None:
         help="seconds the old key keeps working (default 86400)",
     )
     rotate.set_defaults(func=_run(_rotate))
+    reveal = keys_sub.add_parser(
+        "reveal-api-key", help="reveal, once, a key an admin's rotation left unrevealed"
+    )
+    _common(reveal)
+    reveal.add_argument("application_id", metavar="APP_ID")
+    reveal.add_argument("prefix", metavar="PREFIX", help="the key's first 13 chars")
+    reveal.set_defaults(func=_run(_reveal))
     revoke = keys_sub.add_parser("revoke-api-key", help="revoke an API key by prefix")
     _common(revoke)
     revoke.add_argument("application_id", metavar="APP_ID")
@@ -304,23 +312,40 @@ def _app_create(args: argparse.Namespace) -> int:
         if not args.private_key_out:
             raise _UsageError("--generate-key needs --private-key-out FILE")
         out = Path(args.private_key_out)
-        if out.exists():
-            raise _UsageError(f"{out} exists; not overwriting a private key")
     else:
         if args.private_key_out:
             raise _UsageError("--private-key-out only goes with --generate-key")
         pem = _read_pem(args.public_key)
-    with _open(args, create=True) as sandbox:
-        created = sandbox.create_application(
-            name=args.name,
-            permissions=_permissions(args.permissions),
-            public_key_pem=pem,
-            actor=args.actor,
-        )
-    if out is not None and created.private_key_pem is not None:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(created.private_key_pem)
+    # The key file is opened before the application exists: a path that cannot be
+    # written fails here, leaving no application behind and no key lost.
+    handle = None if out is None else _open_private_key_file(out)
+    try:
+        with _open(args, create=True) as sandbox:
+            created = sandbox.create_application(
+                name=args.name,
+                permissions=_permissions(args.permissions),
+                public_key_pem=pem,
+                actor=args.actor,
+            )
+            if handle is not None and created.private_key_pem is not None:
+                try:
+                    handle.write(created.private_key_pem)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                except OSError as exc:
+                    # Unusable without its key: disable it rather than leave it live.
+                    sandbox.disable_application(created.id, actor=args.actor)
+                    raise _UsageError(
+                        f"could not write the private key to {out} ({exc}); "
+                        f"application {created.id} was created and disabled"
+                    ) from None
+    except BaseException:
+        if handle is not None and out is not None:
+            handle.close()
+            out.unlink(missing_ok=True)
+        raise
+    if handle is not None:
+        handle.close()
     if args.json:
         _print_json(
             {
@@ -336,6 +361,20 @@ def _app_create(args: argparse.Namespace) -> int:
         if out is not None:
             print(f"Private key written to {out} (mode 0600)")
     return EXIT_OK
+
+
+def _open_private_key_file(out: Path) -> TextIO:
+    """Create ``out`` for a private key (0600, never overwriting) or refuse."""
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise _UsageError(f"{out} exists; not overwriting a private key") from None
+    except OSError as exc:
+        raise _UsageError(
+            f"cannot create {out} for the private key ({exc.strerror}); "
+            "no application was created"
+        ) from None
+    return os.fdopen(fd, "w", encoding="ascii")
 
 
 def _show(view: Any) -> None:
@@ -426,12 +465,30 @@ def _rotate(args: argparse.Namespace) -> int:
                 "previous_expires_at": rotated.previous_expires_at,
             }
         )
+    elif rotated.api_key is None:
+        print(
+            f"New API key {rotated.prefix}…{rotated.last_four} created unrevealed: a "
+            "partner user of the owning organisation reveals it once with "
+            f"'nuvera sandbox keys reveal-api-key {args.application_id} "
+            f"{rotated.prefix}'"
+        )
     else:
         print(f"New API key (shown once, store it now): {rotated.api_key}")
+    if not args.json:
         for prefix in rotated.previous_prefixes:
             print(
                 f"Old key {prefix}… keeps working until {rotated.previous_expires_at}"
             )
+    return EXIT_OK
+
+
+def _reveal(args: argparse.Namespace) -> int:
+    with _open(args) as sandbox:
+        key = sandbox.reveal_api_key(args.application_id, args.prefix, actor=args.actor)
+    if args.json:
+        _print_json({"application_id": args.application_id, "api_key": key})
+    else:
+        print(f"API key (shown once, store it now): {key}")
     return EXIT_OK
 
 

@@ -21,6 +21,7 @@ from nuvera_client.sandbox._platform import (
     ROLE_CUSTOMER,
     ROLE_PARTNER,
 )
+from nuvera_client.sandbox._problems import SandboxError
 from nuvera_client.sandbox._sandbox import DEFAULT_MAX_BODY_BYTES, Sandbox
 from nuvera_client.sandbox._server import SandboxServer
 from nuvera_client.sandbox._views import (
@@ -29,7 +30,6 @@ from nuvera_client.sandbox._views import (
     AuditEntry,
     CreatedApplication,
     RotatedApiKey,
-    SandboxError,
     SigningKeyView,
     User,
 )

@@ -1,11 +1,68 @@
-"""Owns the error codes the sandbox core answers with (PROTOCOL §3, §3.1, §6)."""
+"""Owns the sandbox's errors: REST problems (PROTOCOL §3, §6), platform refusals.
+
+:class:`ApiProblem` is an error answer of the REST API; :func:`problem` builds one
+from its ``code``. :class:`SandboxError` is a refused platform operation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from nuvera_client.sandbox._routing import ApiProblem
+JSON = Any
+
+
+class ApiProblem(Exception):
+    """An error answer in the shape of PROTOCOL §6; raised by handlers."""
+
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        code: str,
+        message: str,
+        details: Mapping[str, JSON] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+def validation_failed(fields: Mapping[str, str]) -> ApiProblem:
+    """Return the 422 ``validation_failed`` problem for field -> message."""
+    return ApiProblem(
+        422,
+        "validation_error",
+        "validation_failed",
+        "Some fields are invalid: " + ", ".join(sorted(fields)),
+        {"fields": dict(fields)},
+    )
+
+
+def not_found(what: str, ident: str) -> ApiProblem:
+    """Return the 404 ``not_found`` problem for a missing object."""
+    return ApiProblem(404, "not_found_error", "not_found", f"No such {what}: {ident}")
+
+
+class SandboxError(Exception):
+    """A platform operation was refused; ``code`` says why, the message how to fix.
+
+    Codes: ``forbidden`` (role or organisation; checked before anything else),
+    ``unknown_user``, ``not_found``, ``invalid_permissions``, ``invalid_public_key``,
+    ``invalid_argument``, ``limit_reached`` (a third active key), ``conflict``,
+    ``signing_key_in_use`` (the key is active on another application, PROTOCOL §1.2).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
 
 # code -> (status, type, message). Messages say what to do; they never hold a secret.
 _CODES: dict[str, tuple[int, str, str]] = {
@@ -110,6 +167,11 @@ _CODES: dict[str, tuple[int, str, str]] = {
         413,
         "invalid_request_error",
         "The request body exceeds the size limit.",
+    ),
+    "unsupported_content_encoding": (
+        415,
+        "invalid_request_error",
+        "The only Content-Encoding accepted on a request body is gzip.",
     ),
     "invalid_request": (400, "invalid_request_error", "The request is invalid."),
     "idempotency_key_required": (

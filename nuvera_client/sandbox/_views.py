@@ -8,20 +8,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-class SandboxError(Exception):
-    """A platform operation was refused; ``code`` says why, the message how to fix.
-
-    Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
-    ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
-    ``limit_reached`` (a third active key), ``conflict``.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 def rfc3339(ts: int | None) -> str | None:
     """Format Unix seconds as RFC 3339 UTC (``...Z``); None stays None."""
     if ts is None:
@@ -48,13 +34,17 @@ class CreatedApplication:
 
 @dataclass(frozen=True)
 class RotatedApiKey:
-    """A rotation's result: the new one-time key and what happened to the old ones."""
+    """A rotation's result: the new one-time key and what happened to the old ones.
+
+    ``api_key`` is None when a Nuvera admin rotated: the new key waits, unrevealed,
+    for a partner user of the owning organisation (``reveal_api_key``).
+    """
 
     prefix: str
     last_four: str
     previous_prefixes: tuple[str, ...]
     previous_expires_at: int | None
-    api_key: str = field(repr=False)
+    api_key: str | None = field(repr=False)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # Pretty printers (IPython, hypothesis) walk fields; keep secrets out.
