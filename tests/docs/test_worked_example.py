@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
