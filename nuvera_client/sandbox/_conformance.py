@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
     from nuvera_client.sandbox._sandbox import Sandbox
 
-MAX_BODY = 25 * 2**20 + 1
+MAX_BODY = 25 * 2**20
+MAX_ATTEMPTS_KEPT = 20  # per case: a looping client cannot grow the record unbounded
 START_TIMEOUT = 10.0
 # The §3 codes of checks 1-18: an answer carrying one means the request was refused.
 REFUSALS = frozenset(
@@ -350,6 +351,18 @@ class ConformanceRun:
             )
             return
         body = await _read_body(receive)
+        if body is None:
+            await _json_reply(
+                send,
+                413,
+                {
+                    "error": {
+                        "code": "payload_too_large",
+                        "details": {"max_bytes": MAX_BODY},
+                    }
+                },
+            )
+            return
         attempt = Attempt(
             method=scope["method"],
             target=raw_target(scope).decode("latin-1"),
@@ -360,7 +373,8 @@ class ConformanceRun:
         with self._lock:
             attempts = self._attempts[case_id]
             first = not attempts
-            attempts.append(attempt)
+            if len(attempts) < MAX_ATTEMPTS_KEPT:
+                attempts.append(attempt)
             if first and "server_clock_offset" in case:
                 self.sandbox.clock_offset = float(case["server_clock_offset"])
         status, out_headers, out_body = await _forward(self.sandbox.app, scope, body)
@@ -515,7 +529,8 @@ def _body_reasons(
     return reasons
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """Read the whole body; None when it is larger than the API accepts."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -524,8 +539,9 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY:
-            chunks.append(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)

@@ -244,3 +244,16 @@ def test_python_client_script_exits_0_against_the_cli() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sent 20 cases; conformance: 20 passed, 0 failed" in done.stdout
+
+
+def test_attempts_kept_per_case_are_bounded(served: ConformanceServer) -> None:
+    run = served.run
+    auth = NuveraAuth(run.api_key, run.private_key_pem)
+    with httpx.Client(
+        base_url=served.base_url, headers={CASE_HEADER: "get-no-query"}
+    ) as http:
+        for _ in range(25):
+            http.get("/v1/customers", auth=auth)
+    result = next(c for c in run.report().cases if c.id == "get-no-query")
+    assert len(result.attempts) == 20
+    assert result.verdict == "failed"
