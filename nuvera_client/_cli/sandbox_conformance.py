@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -83,28 +84,27 @@ def _conformance(args: argparse.Namespace) -> int:
             plan = json.loads(Path(args.plan).read_text("utf-8"))
         except (OSError, ValueError) as exc:
             return _usage(f"cannot read plan {args.plan}: {exc}")
-    with tempfile.TemporaryDirectory(prefix="nuvera-conformance-") as scratch:
+    with ExitStack() as stack:
+        scratch = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="nuvera-conformance-")
+        )
         path = Path(args.credentials or Path(scratch) / "credentials.json")
-        with Sandbox() as sandbox:
-            run = ConformanceRun(sandbox, plan)
-            try:
-                server = serve_conformance(run, args.host, args.port)
-                served = server.__enter__()
-            except OSError as exc:
-                return _usage(f"cannot listen on {args.host}:{args.port}: {exc}")
-            try:
-                _write_private(path, run.credentials(served.base_url))
-                print(
-                    f"Conformance sandbox on {served.base_url}: plan at "
-                    f"{served.base_url}/conformance/plan, credentials in {path}",
-                    file=sys.stderr,
-                )
-                outcome = _drive(run, command, path, served.base_url, args.timeout)
-                if outcome:
-                    print(outcome, file=sys.stderr)
-                report = run.report()
-            finally:
-                server.__exit__(None, None, None)
+        sandbox = stack.enter_context(Sandbox())
+        run = ConformanceRun(sandbox, plan)
+        try:
+            served = stack.enter_context(serve_conformance(run, args.host, args.port))
+        except OSError as exc:
+            return _usage(f"cannot listen on {args.host}:{args.port}: {exc}")
+        _write_private(path, run.credentials(served.base_url))
+        print(
+            f"Conformance sandbox on {served.base_url}: plan at "
+            f"{served.base_url}/conformance/plan, credentials in {path}",
+            file=sys.stderr,
+        )
+        outcome = _drive(run, command, path, served.base_url, args.timeout)
+        if outcome:
+            print(outcome, file=sys.stderr)
+        report = run.report()
     if args.junit:
         Path(args.junit).write_text(report.junit_xml(), "utf-8")
     if args.json:

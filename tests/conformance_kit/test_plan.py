@@ -257,3 +257,15 @@ def test_attempts_kept_per_case_are_bounded(served: ConformanceServer) -> None:
     result = next(c for c in run.report().cases if c.id == "get-no-query")
     assert len(result.attempts) == 20
     assert result.verdict == "failed"
+
+
+def test_cli_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        code = main(["sandbox", "conformance", "--port", str(port)])
+    assert code == 2
+    assert "cannot listen" in capsys.readouterr().err
