@@ -33,7 +33,7 @@ class _UsageError(Exception):
 
 
 def register(subparsers: Any) -> None:
-    """Add ``sandbox serve|app|keys|users|audit``."""
+    """Add ``sandbox serve|conformance|app|keys|users|audit``."""
     parser = subparsers.add_parser(
         "sandbox",
         help="run a local Nuvera sandbox and manage its applications",
@@ -71,6 +71,10 @@ def register(subparsers: Any) -> None:
         help="allow a non-loopback --host (the sandbox is for local use)",
     )
     serve.set_defaults(func=_run(_serve))
+
+    from nuvera_client._cli import sandbox_conformance
+
+    sandbox_conformance.register(sub, _run)
 
     app = sub.add_parser("app", help="create and manage applications")
     app_sub = app.add_subparsers(dest="app_command", metavar="COMMAND", required=True)
