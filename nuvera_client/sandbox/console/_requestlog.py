@@ -207,9 +207,16 @@ class LoggedRequest:
 class RequestLog:
     """The request log of one store."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        *,
+        retention: int = RETENTION,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self.retention = retention
         with store.transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -305,7 +312,7 @@ class RequestLog:
             db.execute(
                 "DELETE FROM request_log WHERE id <= ("
                 " SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                (RETENTION,),
+                (self.retention,),
             )
 
     def clear(self) -> None:
@@ -374,7 +381,7 @@ class RequestLog:
         if where:
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY id DESC LIMIT ?"
-        args.append(max(1, min(limit, RETENTION)))
+        args.append(max(1, min(limit, self.retention)))
         with self._store.transaction() as db:
             rows = db.execute(query, args).fetchall()
         return [_row(r) for r in rows]
