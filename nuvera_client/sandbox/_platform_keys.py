@@ -147,9 +147,7 @@ class KeyOperations(PlatformBase):
                 " WHERE sha256 = ?",
                 (now, matches[0]["sha256"]),
             )
-            self._audit(
-                db, user, "api_key.revoke", app_id, {"prefix": prefix}, reason
-            )
+            self._audit(db, user, "api_key.revoke", app_id, {"prefix": prefix}, reason)
 
     # -- signing keys ----------------------------------------------------------
 
