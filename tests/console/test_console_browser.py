@@ -84,8 +84,24 @@ def page(context: Any) -> Iterator[Any]:
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]')]
+  .filter((el) => !el.hidden && el.offsetParent !== null)
+  .filter((el) => {
+    const named = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+      || (el.textContent || '').trim();
+    return !named;
+  })
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+
 def shot(page: Any, name: str, tmp_path: Path) -> None:
-    """Screenshot the page; keep it in docs/images when NUVERA_SCREENSHOTS=1."""
+    """Screenshot the page; keep it in docs/images when NUVERA_SCREENSHOTS=1.
+
+    Every screen photographed is also checked for controls without a name (a
+    visible label, an aria-label or text), the way a screen reader meets them.
+    """
+    assert page.evaluate(UNLABELLED) == []
     target = tmp_path / f"console-{name}.png"
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 1000
@@ -272,3 +288,20 @@ def test_live_update_adds_new_requests(page: Any, server: SandboxServer) -> None
     expect(page.get_by_label("Show new requests as they arrive")).to_be_checked()
     httpx.get(server.base_url + "/v1/live-update-probe")
     expect(page.get_by_role("link", name="/v1/live-update-probe")).to_be_visible()
+
+
+def test_sign_in_with_the_keyboard_only(page: Any, server: SandboxServer) -> None:
+    expect = playwright_api.expect
+    page.goto(server.base_url + "/console/signin")
+    if page.get_by_role("button", name="Sign out").count():
+        page.get_by_role("button", name="Sign out").click()
+    page.keyboard.press("Tab")  # the skip link
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")  # the checked user of the radio group
+    expect(page.get_by_label(re.compile("^customer@sandbox.local"))).to_be_focused()
+    page.keyboard.press("ArrowDown")  # the next user: the Nuvera admin
+    expect(page.get_by_label(re.compile("^admin@nuvera.local"))).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign in")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Admin organisation hub")).to_be_visible()
