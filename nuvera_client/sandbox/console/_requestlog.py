@@ -292,7 +292,7 @@ class RequestLog:
         code = error.get("code") if error else None
         async with self._store.atransaction() as db:
             app_id = _application_of(db, api_keys)
-            db.execute(
+            cursor = db.execute(
                 "INSERT INTO request_log (request_id, at, application_id, method,"
                 " target, path, status, error_code, entry)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -308,11 +308,11 @@ class RequestLog:
                     json.dumps(entry),
                 ),
             )
-            # Bounded retention: only the newest RETENTION rows stay.
+            # Bounded retention: ids only grow (AUTOINCREMENT), so the newest
+            # ``retention`` rows are those above this one's id minus retention.
+            newest = int(cursor.lastrowid or 0)
             db.execute(
-                "DELETE FROM request_log WHERE id <= ("
-                " SELECT id FROM request_log ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                (self.retention,),
+                "DELETE FROM request_log WHERE id <= ?", (newest - self.retention,)
             )
 
     def clear(self) -> None:
