@@ -226,7 +226,9 @@ class ConsoleApp:
     async def _check_post(self, request: Request, session: Session) -> None:
         length = request.headers.get("content-length")
         if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
-            raise Refused(f"Forms are limited to {MAX_FORM_BYTES} bytes.", 413)
+            raise Refused(
+                f"A form needs a Content-Length of at most {MAX_FORM_BYTES}.", 413
+            )
         origin = request.headers.get("origin")
         host = request.headers.get("host", "")
         if origin not in (None, "null") and origin != f"http://{host}":
@@ -428,17 +430,20 @@ class ConsoleApp:
         user = self._require(user, ROLE_PARTNER, ROLE_ADMIN)
         app_id = request.path_params["app_id"]
 
-        def load() -> tuple[Any, Any, dict[str, str]]:
+        def load() -> tuple[Any, Any, dict[str, str], dict[str, float | None]]:
+            view = self.platform.get_application(app_id, user.id)
             return (
-                self.platform.get_application(app_id, user.id),
+                view,
                 self.platform.audit_log(app_id, user.id),
                 self.platform.organisation_names(),
+                {
+                    s.kid: self.log.kid_last_used(app_id, s.kid)
+                    for s in view.signing_keys
+                },
             )
 
-        view, audit, orgs = await run_in_threadpool(load)
-        last_used = {
-            s.kid: _last_used(self.sandbox, app_id, s.kid) for s in view.signing_keys
-        }
+        # Store calls block: they run in a worker thread, never on the event loop.
+        view, audit, orgs, last_used = await run_in_threadpool(load)
         active = [k for k in view.api_keys if k.status == "active"]
         return self.render(
             request,
@@ -712,9 +717,3 @@ async def _pem_of(form: FormData) -> str | None:
     if isinstance(text, str) and text.strip():
         return text.strip()[:MAX_PEM_BYTES] + "\n"
     return None
-
-
-def _last_used(sandbox: Sandbox, app_id: str, kid: str) -> float | None:
-    """Return when a token naming ``kid`` last passed its signature check."""
-    log: RequestLog = sandbox.request_log
-    return log.kid_last_used(app_id, kid)
