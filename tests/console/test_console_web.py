@@ -16,6 +16,7 @@ from nuvera_client.sandbox import (
     CreatedApplication,
     Sandbox,
 )
+from nuvera_client.sandbox._transport import SandboxTransport
 
 KEY_RE = re.compile(r"nvk_test_[0-9A-Za-z]{38}")
 
@@ -244,3 +245,82 @@ def test_console_requests_stay_out_of_the_request_log(
 ) -> None:
     web.get("/console/signin")
     assert sandbox.request_log.list() == []
+
+
+def test_console_refuses_a_non_loopback_client(sandbox: Sandbox) -> None:
+    transport = SandboxTransport(sandbox.app, client=("192.0.2.7", 50000))
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1") as client:
+        response = client.get("/console/signin")
+    assert response.status_code == 403
+    assert "loopback clients only" in response.json()["error"]
+
+
+def test_partner_manages_keys_from_the_application_page(
+    web: Browserless,
+    sandbox: Sandbox,
+    app: CreatedApplication,
+    console_key: rsa.RSAPrivateKey,
+) -> None:
+    web.sign_in("usr_partner")
+    rotated = web.post(f"/console/apps/{app.id}/rotate", {"grace_period": "300"})
+    (new_key,) = set(KEY_RE.findall(rotated.text))
+    view = sandbox.get_application(app.id)
+    assert [k.prefix for k in view.api_keys] == [app.api_key[:13], new_key[:13]]
+    assert view.api_keys[0].expires_at is not None
+    web.post(f"/console/apps/{app.id}/revoke", {"prefix": app.api_key[:13]})
+    assert sandbox.get_application(app.id).api_keys[0].status == "revoked"
+    second = keys.generate_private_key(2048)
+    added = web.post(
+        f"/console/apps/{app.id}/add-signing-key",
+        {"public_key_pem": keys.public_key_pem(second)},
+    )
+    kid = keys.kid_of(second)
+    assert f"Signing key {kid} added." in added.text
+    web.post(f"/console/apps/{app.id}/remove-signing-key", {"kid": app.kid})
+    active = [
+        s.kid
+        for s in sandbox.get_application(app.id).signing_keys
+        if s.status == "active"
+    ]
+    assert active == [kid]
+    page = web.get(f"/console/apps/{app.id}")
+    assert new_key not in page.text
+    assert f"{new_key[:13]}…{new_key[-4:]}" in page.text
+    assert [e.action for e in sandbox.audit_log(app.id)][-4:] == [
+        "api_key.rotate",
+        "api_key.revoke",
+        "signing_key.add",
+        "signing_key.remove",
+    ]
+
+
+def test_admin_fixes_permissions_and_revokes_with_reasons(
+    web: Browserless, sandbox: Sandbox, app: CreatedApplication
+) -> None:
+    web.sign_in("usr_admin")
+    web.post(
+        f"/console/apps/{app.id}/permissions",
+        {"permissions": ["CRYPTO_READ"], "reason": "ticket T-1"},
+    )
+    web.post(
+        f"/console/apps/{app.id}/revoke",
+        {"prefix": app.api_key[:13], "reason": "leaked in a log"},
+    )
+    audit = sandbox.audit_log(app.id)
+    assert [(e.action, e.details["reason"]) for e in audit[-2:]] == [
+        ("application.set_permissions", "ticket T-1"),
+        ("api_key.revoke", "leaked in a log"),
+    ]
+    assert sandbox.get_application(app.id).permissions == ("CRYPTO_READ",)
+    refused = web.post(
+        f"/console/apps/{app.id}/add-signing-key",
+        {"public_key_pem": "x", "reason": "because"},
+    )
+    assert refused.status_code == 403
+
+
+def test_sign_out_ends_the_session(web: Browserless) -> None:
+    web.sign_in("usr_partner")
+    assert web.get("/console/apps").url.path == "/console/apps"
+    web.post("/console/signout", {})
+    assert web.get("/console/apps").url.path == "/console/signin"
