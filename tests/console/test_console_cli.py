@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import send_signed
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -123,3 +127,65 @@ def test_console_refuses_a_remote_host(capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run(capsys, "console", "--host", "192.0.2.1", "--no-browser")
     assert code == 2
     assert "loopback only" in err
+
+
+def _spawn(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "nuvera_client", "sandbox", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.communicate(timeout=10)  # also closes the pipes
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(timeout=10)
+
+
+def test_logs_follow_prints_new_requests(
+    state: tuple[str, str], console_key: rsa.RSAPrivateKey
+) -> None:
+    path = state[0]
+    process = _spawn("logs", "--state", path, "--follow", "--json", "--status", "404")
+    try:
+        with Sandbox(state=path) as sandbox:
+            (app,) = sandbox.list_applications()
+            created = sandbox.create_application(
+                name="late", permissions=["CRYPTO_READ"], public_key_pem=None
+            )
+            send_signed(
+                sandbox,
+                created,
+                keys.load_private_key(created.private_key_pem or ""),
+                target="/v1/no-such-endpoint",
+            )
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until --follow prints it
+        row = json.loads(line)
+        assert row["status"] == 404
+        assert row["target"] == "/v1/no-such-endpoint"
+        assert row["application_id"] == created.id != app.id
+    finally:
+        _stop(process)
+
+
+def test_console_starts_a_server_when_none_runs(tmp_path: Path) -> None:
+    path = str(tmp_path / "fresh.sqlite")
+    process = _spawn("console", "--state", path, "--port", "0", "--no-browser")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.match(r"Sandbox console: (http://127\.0\.0\.1:\d+)/console ", line)
+        assert match, line
+        base_url = match.group(1)
+        health = httpx.get(base_url + "/console/health").json()
+        assert health == {"console": True, "state": str(Path(path).resolve())}
+        assert json.loads(note_path(path).read_text())["url"] == base_url
+        assert httpx.get(base_url + "/console/signin").status_code == 200
+    finally:
+        _stop(process)
