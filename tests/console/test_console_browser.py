@@ -184,6 +184,12 @@ def test_create_use_reveal_rotate(
     assert private.public_key().public_numbers().e == 65537
     page.get_by_role("button", name="Create application").click()
     api_key = one_time_key(page)
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=server.base_url
+    )
+    page.get_by_role("button", name="Copy API key").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == api_key
     shot(page, "key-once", tmp_path)
     # The private key never went to the server.
     assert posted
