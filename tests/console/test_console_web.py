@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from nuvera_client.sandbox import (
     CreatedApplication,
     Sandbox,
 )
+from nuvera_client.sandbox import console as console_package
 from nuvera_client.sandbox._transport import SandboxTransport
 
 KEY_RE = re.compile(r"nvk_test_[0-9A-Za-z]{38}")
@@ -324,3 +326,18 @@ def test_sign_out_ends_the_session(web: Browserless) -> None:
     assert web.get("/console/apps").url.path == "/console/apps"
     web.post("/console/signout", {})
     assert web.get("/console/apps").url.path == "/console/signin"
+
+
+def test_every_static_file_the_templates_name_ships_and_is_served(
+    web: Browserless,
+) -> None:
+    package = Path(console_package.__file__).parent
+    named = set()
+    for template in (package / "templates").glob("*.html"):
+        named |= set(re.findall(r"/console/static/([\w.-]+)", template.read_text()))
+    assert named == {"console.css", "console.js", "keygen.js", "logs.js"}
+    for name in sorted(named):
+        assert (package / "static" / name).is_file()
+        response = web.get(f"/console/static/{name}")
+        assert response.status_code == 200
+        assert "unsafe-inline" not in response.headers["content-security-policy"]
