@@ -231,10 +231,10 @@ def test_admin_disables_with_a_reason(
     shot(page, "admin-hub", tmp_path)
     page.get_by_role("link", name="ledger").click()
     expect(page.get_by_role("button", name="Rotate API key")).to_have_count(0)
-    status = page.get_by_role("button", name="Disable application")
-    page.locator("#reason-status").fill("fraud report FR-7")
-    assert page.get_by_label("Reason (recorded in the audit log)").first.is_visible()
-    status.click()
+    page.get_by_label("Reason for disabling (recorded in the audit log)").fill(
+        "fraud report FR-7"
+    )
+    page.get_by_role("button", name="Disable application").click()
     expect(page.get_by_role("status").first).to_contain_text("disabled")
     row = page.get_by_role("row").filter(has_text="application.disable")
     expect(row).to_contain_text("admin@nuvera.local")
