@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -152,3 +153,17 @@ def test_highlight_runs_rebuild_both_values(a: str, b: str) -> None:
         assert not any(d for _, d in left + right)
     else:
         assert any(d for _, d in left + right)
+
+
+def test_a_deeply_nested_token_is_still_logged(sandbox: Sandbox) -> None:
+    nested = base64.urlsafe_b64encode(b"[" * 100_000).rstrip(b"=").decode()
+    decoded = decode_token([f"Bearer e30.{nested[:15_000]}.c2ln"])
+    assert decoded is not None
+    assert decoded["claims"] is None
+    with httpx.Client(transport=sandbox.transport(), base_url="http://x") as client:
+        client.get(
+            "/v1/customers",
+            headers={"authorization": f"Bearer e30.{nested[:15_000]}.x"},
+        )
+    (row,) = sandbox.request_log.list()
+    assert row.error_code == "missing_api_key"

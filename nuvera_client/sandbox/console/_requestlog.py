@@ -142,7 +142,8 @@ def decode_token(authorization: Sequence[str]) -> dict[str, object] | None:
     for name, segment in (("header", parts[0]), ("claims", parts[1])):
         try:
             decoded[name] = _b64url_json(segment)
-        except (ValueError, binascii.Error, UnicodeError):
+        except (ValueError, binascii.Error, UnicodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser goes.
             decoded[name] = None
             decoded.setdefault("error", f"the {name} is not base64url JSON")
     return decoded
