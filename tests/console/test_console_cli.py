@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import send_signed
+from console_support import send_signed
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client import keys

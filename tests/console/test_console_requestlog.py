@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from conftest import send_signed, sha256_hex
+from console_support import send_signed, sha256_hex
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
