@@ -341,3 +341,20 @@ def test_every_static_file_the_templates_name_ships_and_is_served(
         response = web.get(f"/console/static/{name}")
         assert response.status_code == 200
         assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+def test_customer_platform_users_cannot_create_an_application(
+    web: Browserless, sandbox: Sandbox, console_key: rsa.RSAPrivateKey
+) -> None:
+    web.sign_in("usr_customer")
+    response = web.post(
+        "/console/apps",
+        {
+            "name": "sneaky",
+            "permissions": ["CRYPTO_READ"],
+            "public_key_pem": keys.public_key_pem(console_key),
+        },
+    )
+    assert response.status_code == 403
+    assert "Customer-platform users cannot create or use" in response.text
+    assert sandbox.list_applications(actor="usr_admin") == []
