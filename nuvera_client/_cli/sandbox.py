@@ -179,6 +179,11 @@ def register(subparsers: Any) -> None:
     audit.add_argument("--application", metavar="APP_ID")
     audit.set_defaults(func=_run(_audit))
 
+    # --- console (issue 12): `console` and `logs` live in their own module.
+    from nuvera_client._cli import sandbox_console
+
+    sandbox_console.register(sub, _run, _UsageError)
+
 
 def _common(parser: argparse.ArgumentParser, *, actor: bool = True) -> None:
     parser.add_argument("--state", required=True, metavar="FILE", help="state file")
@@ -298,8 +303,12 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if not is_loopback(args.host):
         print("warning: serving beyond loopback (--allow-remote)", file=sys.stderr)
+    from nuvera_client._cli.sandbox_console import server_note
+
     try:
-        uvicorn.Server(uvicorn_config(sandbox.app)).run(sockets=[sock])
+        # A note beside the state file lets `nuvera sandbox console` find us.
+        with server_note(args.state, base_url_of(sock)):
+            uvicorn.Server(uvicorn_config(sandbox.app)).run(sockets=[sock])
     finally:
         sock.close()
         sandbox.close()

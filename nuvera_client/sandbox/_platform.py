@@ -175,7 +175,9 @@ class Platform(KeyOperations, UserOperations):
             private_key_pem=private_pem,
         )
 
-    def _set_status(self, app_id: str, status: str, actor: str | None) -> None:
+    def _set_status(
+        self, app_id: str, status: str, actor: str | None, reason: str | None = None
+    ) -> None:
         action = "application.enable" if status == "active" else "application.disable"
         with self._store.transaction() as db:
             user, app = self._authorize(db, actor, action, app_id)
@@ -184,18 +186,29 @@ class Platform(KeyOperations, UserOperations):
                 "UPDATE applications SET status = ?, updated_at = ? WHERE id = ?",
                 (status, self._now(), app_id),
             )
-            self._audit(db, user, action, app_id, {"previous_status": app["status"]})
+            self._audit(
+                db, user, action, app_id, {"previous_status": app["status"]}, reason
+            )
 
-    def disable_application(self, app_id: str, actor: str | None = None) -> None:
+    def disable_application(
+        self, app_id: str, actor: str | None = None, *, reason: str | None = None
+    ) -> None:
         """Disable an application: its requests get ``application_disabled``."""
-        self._set_status(app_id, "disabled", actor)
+        self._set_status(app_id, "disabled", actor, reason)
 
-    def enable_application(self, app_id: str, actor: str | None = None) -> None:
+    def enable_application(
+        self, app_id: str, actor: str | None = None, *, reason: str | None = None
+    ) -> None:
         """Enable a disabled application."""
-        self._set_status(app_id, "active", actor)
+        self._set_status(app_id, "active", actor, reason)
 
     def set_permissions(
-        self, app_id: str, permissions: Sequence[str], actor: str | None = None
+        self,
+        app_id: str,
+        permissions: Sequence[str],
+        actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> tuple[str, ...]:
         """Replace an application's permission set; return it in table order."""
         self._check_access(actor, "application.set_permissions", app_id)
@@ -218,6 +231,7 @@ class Platform(KeyOperations, UserOperations):
                     "previous": json.loads(app["permissions"]),
                     "permissions": list(perms),
                 },
+                reason,
             )
         return perms
 

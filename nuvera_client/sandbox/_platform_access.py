@@ -107,8 +107,12 @@ class PlatformBase:
         action: str,
         app_id: str | None,
         details: Mapping[str, object],
+        reason: str | None = None,
     ) -> None:
         actor = user if isinstance(user, str) else user.email
+        if reason is not None:
+            # Why an admin acted (PROTOCOL §1.3), as the actor gave it.
+            details = {**details, "reason": reason}
         db.execute(
             "INSERT INTO audit_log (at, actor, action, application_id, details)"
             " VALUES (?, ?, ?, ?, ?)",

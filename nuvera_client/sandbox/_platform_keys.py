@@ -179,7 +179,12 @@ class KeyOperations(PlatformBase):
         return key
 
     def revoke_api_key(
-        self, app_id: str, prefix: str, actor: str | None = None
+        self,
+        app_id: str,
+        prefix: str,
+        actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         """Revoke the active API key whose first 13 characters are ``prefix``."""
         with self._store.transaction() as db:
@@ -197,7 +202,7 @@ class KeyOperations(PlatformBase):
                 " WHERE sha256 = ?",
                 (now, matches[0]["sha256"]),
             )
-            self._audit(db, user, "api_key.revoke", app_id, {"prefix": prefix})
+            self._audit(db, user, "api_key.revoke", app_id, {"prefix": prefix}, reason)
 
     # -- signing keys ----------------------------------------------------------
 

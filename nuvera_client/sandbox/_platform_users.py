@@ -54,6 +54,25 @@ class UserOperations(PlatformBase):
 
     # -- users -----------------------------------------------------------------
 
+    def list_users(self) -> list[tuple[User, str]]:
+        """Return every user with its organisation's name (the console's pick list)."""
+        with self._store.transaction() as db:
+            rows = db.execute(
+                "SELECT u.id, u.email, u.role, u.organisation_id, o.name AS org"
+                " FROM users u JOIN organisations o ON o.id = u.organisation_id"
+                " ORDER BY o.name, u.email"
+            ).fetchall()
+        return [
+            (User(r["id"], r["email"], r["role"], r["organisation_id"]), r["org"])
+            for r in rows
+        ]
+
+    def organisation_names(self) -> dict[str, str]:
+        """Return organisation id -> name."""
+        with self._store.transaction() as db:
+            rows = db.execute("SELECT id, name FROM organisations").fetchall()
+        return {r["id"]: r["name"] for r in rows}
+
     def create_user(
         self, email: str, role: str, organisation: str | None = None
     ) -> User:

@@ -29,6 +29,7 @@ from nuvera_client.sandbox._views import (
     RotatedApiKey,
     User,
 )
+from nuvera_client.sandbox.console._host import mount_console
 
 DEFAULT_MAX_BODY_BYTES = 25 * 2**20
 
@@ -71,13 +72,17 @@ class Sandbox:
         )
         try:
             self.platform = Platform(self.store, lambda: int(self.now()))
-            self.app = SandboxApp(
+            api = SandboxApp(
                 self.store,
                 endpoints,
                 clock=self.now,
                 max_body_bytes=max_body_bytes,
                 rate_limiter=None if rate is None else RateLimiter(rate, clock),
             )
+            # --- console (issue 12): /console, and the request log around the API.
+            self.app = mount_console(api, self)
+            self.request_log = self.app.request_log
+            # --- end console
         except BaseException:
             self.store.close()
             raise
