@@ -346,16 +346,19 @@ class SandboxApp:
         )
         # Checks 1-17 from the request line and headers, before any body byte.
         purge = int(now) >= self._next_purge
-        failure: ApiProblem | None = None
-        async with self.store.alocked() as db:
+
+        def check(db: sqlite3.Connection) -> Verified | ApiProblem:
             try:
-                verified = verify_headers(db, incoming, int(now), purge=purge)
+                return verify_headers(db, incoming, int(now), purge=purge)
             except ApiProblem as exc:
-                failure = exc  # the jti stays recorded all the same (§3.1)
+                return exc  # the jti stays recorded all the same (§3.1)
+
+        outcome = await self.store.run_locked(check)
         if purge:
             self._next_purge = int(now) + _PURGE_EVERY
-        if failure is not None:
-            raise failure
+        if isinstance(outcome, ApiProblem):
+            raise outcome
+        verified = outcome
         state.verified = verified
         # Check 18 on the body as it streams in; no lock is held while it arrives.
         body = state.body = RequestBody(self.max_body_bytes)

@@ -23,6 +23,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
@@ -110,6 +111,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 """
+
+T = TypeVar("T")
 
 # How long a caller waits for the store lock before giving up (seconds).
 LOCK_TIMEOUT = 30.0
@@ -284,20 +287,20 @@ class Store:
         finally:
             self._lock.release()
 
-    @asynccontextmanager
-    async def alocked(self) -> AsyncIterator[sqlite3.Connection]:
-        """Hold the lock for a few autocommit statements, without blocking the loop.
+    async def run_locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` (synchronous) under the lock, without blocking the loop.
 
-        Each statement is its own transaction: for reads plus one write whose order
-        against other writers does not matter (checks 1-17 and the replay store),
-        that is as exact as one transaction, at two statements less.
+        Its statements run in autocommit, each its own transaction: for reads plus
+        one write whose order against other writers does not matter (checks 1-17
+        and the replay store), that is as exact as one transaction, at two
+        statements less.
         """
         if not self._lock.acquire(blocking=False):
             await self._acquire_async()
         try:
             if self._closed:
                 raise RuntimeError("the sandbox store is closed")
-            yield self._conn
+            return work(self._conn)
         finally:
             self._lock.release()
 
