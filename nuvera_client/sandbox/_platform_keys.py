@@ -100,8 +100,13 @@ class KeyOperations(PlatformBase):
         app_id: str,
         grace_period: int = DEFAULT_GRACE_PERIOD,
         actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> RotatedApiKey:
-        """Issue a new API key; the current one keeps working for ``grace_period`` s."""
+        """Issue a new API key; the current one keeps working for ``grace_period`` s.
+
+        ``reason`` (why an admin acted) goes into the audit entry.
+        """
         self._check_access(actor, "api_key.rotate", app_id)
         if isinstance(grace_period, bool) or not isinstance(grace_period, int):
             raise SandboxError("invalid_argument", "grace_period must be whole seconds")
@@ -145,6 +150,7 @@ class KeyOperations(PlatformBase):
                     "previous_expires_at": rfc3339(expires_at) if previous else None,
                     "unrevealed": unrevealed,
                 },
+                reason,
             )
         return RotatedApiKey(
             prefix=key[:API_KEY_PREFIX_CHARS],
@@ -153,6 +159,21 @@ class KeyOperations(PlatformBase):
             previous_expires_at=expires_at if previous else None,
             api_key=None if unrevealed else key,
         )
+
+    def unrevealed_api_keys(
+        self, app_id: str, actor: str | None = None
+    ) -> tuple[str, ...]:
+        """Return the prefixes of active keys an admin's rotation left unrevealed."""
+        with self._store.transaction() as db:
+            self._authorize(db, actor, "application.view", app_id)
+            rows = db.execute(
+                "SELECT k.prefix FROM api_key_reveals r"
+                " JOIN api_keys k ON k.sha256 = r.sha256"
+                " WHERE r.application_id = ? AND k.status = 'active'"
+                " ORDER BY k.created_at, k.rowid",
+                (app_id,),
+            ).fetchall()
+        return tuple(str(row[0]) for row in rows)
 
     def reveal_api_key(self, app_id: str, prefix: str, actor: str | None = None) -> str:
         """Return, once, the API key an admin-started rotation left unrevealed.

@@ -153,13 +153,18 @@ class Sandbox:
         application_id: str,
         grace_period: int = DEFAULT_GRACE_PERIOD,
         actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> RotatedApiKey:
         """Issue a new API key; the old one works until ``grace_period`` s pass.
 
         When a Nuvera admin rotates, ``api_key`` is None: a partner user of the
         owning organisation reveals the new key once with :meth:`reveal_api_key`.
+        ``reason`` (why an admin acted) goes into the audit entry.
         """
-        return self.platform.rotate_api_key(application_id, grace_period, actor)
+        return self.platform.rotate_api_key(
+            application_id, grace_period, actor, reason=reason
+        )
 
     def reveal_api_key(
         self, application_id: str, prefix: str, actor: str | None = None

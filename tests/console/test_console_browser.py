@@ -230,7 +230,12 @@ def test_admin_disables_with_a_reason(
     sign_in(page, server, "admin@nuvera.local")
     shot(page, "admin-hub", tmp_path)
     page.get_by_role("link", name="ledger").click()
-    expect(page.get_by_role("button", name="Rotate API key")).to_have_count(0)
+    expect(page.get_by_role("button", name="Rotate API key", exact=True)).to_have_count(
+        0
+    )
+    expect(
+        page.get_by_role("button", name="Rotate API key (partner reveals)")
+    ).to_be_visible()
     page.get_by_label("Reason for disabling (recorded in the audit log)").fill(
         "fraud report FR-7"
     )
@@ -242,6 +247,36 @@ def test_admin_disables_with_a_reason(
     assert created.api_key not in page.content()
     shot(page, "admin-application", tmp_path)
     assert sandbox.get_application(created.id).status == "disabled"
+
+
+def test_admin_rotates_and_the_partner_reveals_once(
+    page: Any, server: SandboxServer, tmp_path: Path
+) -> None:
+    expect = playwright_api.expect
+    sandbox = server.sandbox
+    created = sandbox.create_application(name="treasury", permissions=["CRYPTO_READ"])
+    sign_in(page, server, "admin@nuvera.local")
+    page.get_by_role("link", name="treasury").click()
+    page.get_by_label("Reason for the rotation (recorded in the audit log)").fill(
+        "partner asked, ticket T-9"
+    )
+    page.get_by_role("button", name="Rotate API key (partner reveals)").click()
+    expect(page.get_by_role("status").first).to_contain_text("created unrevealed")
+    assert KEY_RE.findall(page.content()) == []
+    _, new = sandbox.get_application(created.id).api_keys
+    sign_in(page, server, "partner@sandbox.local")
+    page.get_by_role("link", name="treasury").click()
+    reveal = page.get_by_role("button", name=f"Reveal API key {new.prefix}… once")
+    expect(reveal).to_be_visible()
+    shot(page, "reveal-waiting", tmp_path)
+    reveal.click()
+    api_key = one_time_key(page)
+    assert (api_key[:13], api_key[-4:]) == (new.prefix, new.last_four)
+    page.get_by_role("link", name="Go to the application's page").click()
+    expect(
+        page.get_by_role("button", name=re.compile("^Reveal API key"))
+    ).to_have_count(0)
+    assert api_key not in page.content()
 
 
 def test_inspector_shows_a_wrong_body_hash(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -126,19 +127,70 @@ def test_admin_actions_need_a_reason_that_is_audited(
     assert entry.details["reason"] == "incident INC-42"
 
 
-def test_admin_never_rotates_or_sees_a_key(
+def test_admin_rotates_but_never_sees_a_key(
     web: Browserless, sandbox: Sandbox, app: CreatedApplication
 ) -> None:
     web.sign_in("usr_admin")
     page = web.get(f"/console/apps/{app.id}")
-    assert "Rotate API key" not in page.text
+    assert "Rotate API key (partner reveals)" in page.text
     assert app.api_key not in page.text
-    response = web.post(
-        f"/console/apps/{app.id}/rotate", {"grace_period": "0", "reason": "help"}
-    )
-    assert response.status_code == 403
+    refused = web.post(f"/console/apps/{app.id}/rotate", {"grace_period": "0"})
+    assert "Give a reason" in refused.text
     assert len(sandbox.get_application(app.id).api_keys) == 1
+    done = web.post(
+        f"/console/apps/{app.id}/rotate", {"grace_period": "0", "reason": "INC-7"}
+    )
+    assert done.status_code == 200
+    assert KEY_RE.search(done.text) is None
+    old, new = sandbox.get_application(app.id).api_keys
+    assert old.prefix == app.api_key[:13]
+    assert f"New API key {new.prefix}…{new.last_four} created unrevealed" in done.text
+    assert "active, unrevealed" in done.text
+    entry = sandbox.audit_log(app.id)[-1]
+    assert entry.action == "api_key.rotate"
+    assert entry.actor == DEFAULT_ADMIN
+    assert entry.details["reason"] == "INC-7"
+    assert entry.details["unrevealed"] is True
+    # Neither the page nor a reveal hands the admin the key.
+    assert "Reveal " not in done.text
+    denied = web.post(f"/console/apps/{app.id}/reveal", {"prefix": new.prefix})
+    assert denied.status_code == 403
+    assert KEY_RE.search(denied.text) is None
+    assert sandbox.platform.unrevealed_api_keys(app.id) == (new.prefix,)
     assert web.get("/console/apps").status_code == 403
+
+
+def test_partner_reveals_an_admin_rotated_key_once(
+    web: Browserless,
+    sandbox: Sandbox,
+    app: CreatedApplication,
+    console_key: rsa.RSAPrivateKey,
+) -> None:
+    rotated = sandbox.rotate_api_key(app.id, 300, actor=DEFAULT_ADMIN)
+    assert rotated.api_key is None
+    web.sign_in("usr_partner")
+    page = web.get(f"/console/apps/{app.id}")
+    assert f"Reveal {rotated.prefix}… once" in page.text
+    shown = web.post(f"/console/apps/{app.id}/reveal", {"prefix": rotated.prefix})
+    assert "API key revealed for svc" in shown.text
+    (new_key,) = set(KEY_RE.findall(shown.text))
+    assert new_key[:13] == rotated.prefix
+    assert new_key[-4:] == rotated.last_four
+    # The revealed key is the one the sandbox accepts.
+    works = send_signed(
+        sandbox,
+        dataclasses.replace(app, api_key=new_key),
+        console_key,
+    )
+    assert works.status_code == 200, works.text
+    assert sandbox.audit_log(app.id)[-1].action == "api_key.reveal"
+    # Once only: the button is gone and a second reveal is refused.
+    again = web.get(f"/console/apps/{app.id}")
+    assert "once</button>" not in again.text
+    assert new_key not in again.text
+    second = web.post(f"/console/apps/{app.id}/reveal", {"prefix": rotated.prefix})
+    assert second.status_code == 404
+    assert KEY_RE.search(second.text) is None
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,27 @@ def test_a_partner_rotation_returns_the_key_at_once(caller: Caller) -> None:
     assert _code(exc) == "not_found"
 
 
+def test_unrevealed_keys_are_listed_until_revealed_or_revoked(caller: Caller) -> None:
+    sb, app_id = caller.sandbox, caller.app.id
+    assert sb.platform.unrevealed_api_keys(app_id) == ()
+    first = sb.rotate_api_key(app_id, 60, actor=DEFAULT_ADMIN, reason="ticket T-3")
+    assert sb.audit_log(app_id)[-1].details["reason"] == "ticket T-3"
+    assert sb.platform.unrevealed_api_keys(app_id) == (first.prefix,)
+    assert sb.platform.unrevealed_api_keys(app_id, actor=DEFAULT_ADMIN) == (
+        first.prefix,
+    )
+    with pytest.raises(SandboxError) as exc:
+        sb.platform.unrevealed_api_keys(app_id, actor=DEFAULT_CUSTOMER)
+    assert _code(exc) == "forbidden"
+    sb.reveal_api_key(app_id, first.prefix)
+    assert sb.platform.unrevealed_api_keys(app_id) == ()
+    sb.revoke_api_key(app_id, caller.app.api_key[:13])
+    second = sb.rotate_api_key(app_id, 0, actor=DEFAULT_ADMIN)
+    assert sb.platform.unrevealed_api_keys(app_id) == (second.prefix,)
+    sb.revoke_api_key(app_id, second.prefix, actor=DEFAULT_ADMIN)
+    assert sb.platform.unrevealed_api_keys(app_id) == ()
+
+
 def test_an_admin_may_not_add_a_signing_key(
     caller: Caller, rsa_key_2: rsa.RSAPrivateKey
 ) -> None:

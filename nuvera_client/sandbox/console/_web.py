@@ -431,7 +431,9 @@ class ConsoleApp:
         user = self._require(user, ROLE_PARTNER, ROLE_ADMIN)
         app_id = request.path_params["app_id"]
 
-        def load() -> tuple[Any, Any, dict[str, str], dict[str, float | None]]:
+        def load() -> tuple[
+            Any, Any, dict[str, str], dict[str, float | None], tuple[str, ...]
+        ]:
             view = self.platform.get_application(app_id, user.id)
             return (
                 view,
@@ -441,10 +443,11 @@ class ConsoleApp:
                     s.kid: self.log.kid_last_used(app_id, s.kid)
                     for s in view.signing_keys
                 },
+                self.platform.unrevealed_api_keys(app_id, user.id),
             )
 
         # Store calls block: they run in a worker thread, never on the event loop.
-        view, audit, orgs, last_used = await run_in_threadpool(load)
+        view, audit, orgs, last_used, unrevealed = await run_in_threadpool(load)
         active = [k for k in view.api_keys if k.status == "active"]
         return self.render(
             request,
@@ -458,6 +461,7 @@ class ConsoleApp:
                 "permissions": PERMISSIONS,
                 "grace_choices": GRACE_CHOICES,
                 "kid_last_used": last_used,
+                "unrevealed": unrevealed,
                 "snippet_key": active[-1] if active else None,
                 "base_url": f"{request.url.scheme}://{request.url.netloc}",
                 "admin": user.role == ROLE_ADMIN,
@@ -474,10 +478,11 @@ class ConsoleApp:
         admin = user.role == ROLE_ADMIN
         reason: str | None = None
         if admin:
-            if action not in ("status", "permissions", "revoke"):
+            if action not in ("status", "permissions", "revoke", "rotate"):
                 raise Refused(
-                    "A Nuvera admin may view, disable or enable, fix permissions and "
-                    "revoke a key; a partner of the organisation does the rest."
+                    "A Nuvera admin may view, disable or enable, fix permissions, "
+                    "revoke a key and start a rotation whose new key a partner of "
+                    "the organisation reveals; that partner does the rest."
                 )
             reason = str(form.get("reason") or "").strip()
             if not 3 <= len(reason) <= MAX_REASON:
@@ -520,11 +525,24 @@ class ConsoleApp:
             if not grace.isdigit():
                 raise Refused("Choose a grace period.", 400)
             rotated = await run_in_threadpool(
-                p.rotate_api_key, app_id, int(grace), user.id
+                lambda: p.rotate_api_key(app_id, int(grace), user.id, reason=reason)
             )
-            if rotated.api_key is None:  # a partner's rotation always shows the key
-                raise Refused("The new API key was not revealed.", 500)
-            session.reveals[app_id] = ("rotated", rotated.api_key)
+            if rotated.api_key is None:
+                # An admin never receives an API key (PROTOCOL §1.3).
+                done = (
+                    f"New API key {rotated.prefix}…{rotated.last_four} created "
+                    "unrevealed: a partner user of the organisation reveals it, "
+                    "once, on this page."
+                )
+            else:
+                session.reveals[app_id] = ("rotated", rotated.api_key)
+                return RedirectResponse(f"/console/apps/{app_id}/key", 303)
+        elif action == "reveal":
+            prefix = str(form.get("prefix") or "")
+            revealed = await run_in_threadpool(
+                p.reveal_api_key, app_id, prefix, user.id
+            )
+            session.reveals[app_id] = ("revealed", revealed)
             return RedirectResponse(f"/console/apps/{app_id}/key", 303)
         elif action == "add-signing-key":
             pem = await _pem_of(form)
