@@ -21,6 +21,7 @@ from nuvera_client._client import NuveraClient
 from nuvera_client.errors import APIError
 from nuvera_client.sandbox import Sandbox
 
+CONSOLE_PORT = 8787
 ALL_PERMISSIONS = (
     "CUSTOMERS_READ",
     "CUSTOMERS_WRITE",
@@ -262,6 +263,11 @@ def run() -> int:
         print(f"\n{story.failures} step(s) failed", file=sys.stderr)
         return 1
     print("\nAll steps behaved as the platform promises.")
+    # The console shows the platform's screens and every request with its verdict.
+    print(
+        f"\nSandbox console: http://127.0.0.1:{CONSOLE_PORT}/console"
+        " (start it with: nuvera sandbox console)"
+    )
     return 0
 
 

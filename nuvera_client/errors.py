@@ -643,7 +643,9 @@ class SandboxError(NuveraError):
 
     Codes: ``forbidden`` (role or organisation), ``unknown_user``, ``not_found``,
     ``invalid_permissions``, ``invalid_public_key``, ``invalid_argument``,
-    ``limit_reached`` (a third active key), ``conflict``, ``busy``.
+    ``limit_reached`` (a third active key), ``conflict``, ``busy``,
+    ``signing_key_in_use`` (the key is active on another application, PROTOCOL §1.2).
+    Role and organisation are checked before anything else is validated (§1.3).
     """
 
     def __init__(self, code: str, message: str) -> None:

@@ -1,4 +1,6 @@
-"""Write docs/spec/vectors.json: conformance vectors for PROTOCOL §2.1 tokens.
+"""Write docs/spec/vectors.json: tokens, API keys and kids (PROTOCOL §1, §2).
+
+The layout of the file is documented in docs/spec/vectors.md.
 
 The outputs are computed here with a minimal implementation of its own
 (cryptography + json + base64 + hashlib), never with ``nuvera_client``, so the
@@ -84,13 +86,15 @@ def cases() -> list[dict[str, Any]]:
     """The requests to sign: name, key size, method, uri, body, headers, ttl, jti."""
     customer = {
         "email": "zoe@example.com",
+        "metadata": {"note": "€5"},
         "name": "Zoë Łukasiewicz 山田",
-        "note": "€5",
+        "type": "individual",
     }
     payment = {
         "amount": "1250.00",
         "beneficiary_id": "ben_8Hq2LmN4pR6sT9vW1xY3zA5b",
         "currency": "USDC",
+        "customer_id": "cus_3kT9wQ2mZ8bX5vL1nR7pY4cD",
     }
     gz = _gzip(json.dumps(payment, separators=(",", ":")).encode())
     json_bytes = json.dumps
@@ -106,16 +110,19 @@ def cases() -> list[dict[str, Any]]:
             "method": "GET",
             "uri": "/v1/documents?path=a%2Fb%2Fc&q=x+y&r=hello%20world&s=%2B1",
             "note": "'+' and '%20' and '%2B' are kept exactly as sent",
+            "signing_only": "/v1/documents takes none of these query parameters "
+            "(a server verifies the token, then answers 422 validation_failed)",
         },
         {
             "name": "get-repeated-keys",
             "method": "GET",
-            "uri": "/v1/payments?status=pending&status=completed&limit=100",
+            "uri": "/v1/payments?status=processing&status=completed&limit=100",
         },
         {
             "name": "get-non-ascii-query",
             "method": "GET",
-            "uri": "/v1/customers?name=Zo%C3%AB%20%E5%B1%B1%E7%94%B0",
+            "uri": "/v1/customers?email=zo%C3%AB%40example.com"
+            "&external_id=%E5%B1%B1%E7%94%B0",
             "note": "non-ASCII is percent-encoded UTF-8 on the wire; uri is ASCII",
         },
         {
@@ -123,6 +130,8 @@ def cases() -> list[dict[str, Any]]:
             "method": "GET",
             "uri": "/v1/customers?filter[status]=active",
             "note": "brackets left unencoded by the client are signed as sent",
+            "signing_only": "filter[status] is no parameter of /v1/customers "
+            "(a server verifies the token, then answers 422 validation_failed)",
         },
         {
             "name": "get-bare-question-mark",
@@ -146,12 +155,14 @@ def cases() -> list[dict[str, Any]]:
             "uri": "/v1/customers/cus_3kT9wQ2mZ8bX5vL1nR7pY4cD",
             "body": b'{"external_id":"crm-42","status":"active"}',
             "content_type": "application/json",
+            "signing_only": "no endpoint takes PUT (a server verifies the token, "
+            "then answers 405 method_not_allowed)",
         },
         {
             "name": "patch-json",
             "method": "PATCH",
             "uri": "/v1/beneficiaries/ben_8Hq2LmN4pR6sT9vW1xY3zA5b",
-            "body": b'{"nickname":"Main account"}',
+            "body": b'{"name":"Main account"}',
             "content_type": "application/json",
         },
         {
@@ -175,6 +186,7 @@ def cases() -> list[dict[str, Any]]:
             "body": gz,
             "content_type": "application/json",
             "content_encoding": "gzip",
+            "idempotency_key": "vector-post-gzip-0001",
             "note": "a gzip body is hashed as sent: compressed",
         },
         {"name": "get-3072", "bits": 3072, "method": "GET", "uri": "/v1/crypto/assets"},
@@ -197,6 +209,7 @@ def cases() -> list[dict[str, Any]]:
             "uri": "/v1/payments",
             "body": json_bytes(payment, separators=(",", ":")).encode("utf-8"),
             "content_type": "application/json",
+            "idempotency_key": "vector-post-4096-json-0001",
         },
         {"name": "ttl-60", "method": "GET", "uri": "/v1/crypto/networks", "ttl": 60},
     ]
@@ -241,7 +254,7 @@ def sign(key: rsa.RSAPrivateKey, case: dict[str, Any], index: int) -> dict[str, 
         inputs["body_utf8"] = None
     headers = {
         name.replace("_", "-"): case[name]
-        for name in ("content_type", "content_encoding")
+        for name in ("content_type", "content_encoding", "idempotency_key")
         if name in case
     }
     if headers:
@@ -249,6 +262,10 @@ def sign(key: rsa.RSAPrivateKey, case: dict[str, Any], index: int) -> dict[str, 
     vector: dict[str, Any] = {"name": case["name"]}
     if "note" in case:
         vector["note"] = case["note"]
+    # Signing-only: the token is right, but the API refuses the call's shape.
+    vector["signing_only"] = "signing_only" in case
+    if "signing_only" in case:
+        vector["signing_only_reason"] = case["signing_only"]
     vector["input"] = inputs
     vector["output"] = {
         "signed_uri": signed_uri(case["uri"]),
@@ -260,6 +277,98 @@ def sign(key: rsa.RSAPrivateKey, case: dict[str, Any], index: int) -> dict[str, 
         "token": f"{signing_input}.{b64url(signature)}",
     }
     return vector
+
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62(value: int, width: int) -> str:
+    digits = ""
+    while value:
+        value, digit = divmod(value, 62)
+        digits = BASE62[digit] + digits
+    return digits.rjust(width, "0")
+
+
+def api_key_parts(env: str, random: str) -> dict[str, Any]:
+    body = f"nvk_{env}_{random}"
+    crc = zlib.crc32(body.encode("ascii"))
+    key = body + base62(crc, 6)
+    return {
+        "key": key,
+        "valid": True,
+        "env": env,
+        "random": random,
+        "crc32": crc,
+        "check": base62(crc, 6),
+        "prefix": key[:13],
+        "last_four": key[-4:],
+        "sha256": hashlib.sha256(key.encode("ascii")).hexdigest(),
+    }
+
+
+def _random_part(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest() * 2
+    return "".join(BASE62[byte % 62] for byte in digest[:32])
+
+
+def api_key_vectors() -> list[dict[str, Any]]:
+    """API keys (PROTOCOL §1.1): valid ones with every derived part, invalid with why.
+
+    ``reason`` is the first failing check, in this order: empty, prefix,
+    environment, length, charset, checksum.
+    """
+    worked = api_key_parts("test", "Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae")
+    live = api_key_parts("live", _random_part("nuvera-vector-live"))
+    # A key whose check starts with '0': the left padding of the base62 CRC.
+    padded = next(
+        parts
+        for index in range(100_000)
+        if (parts := api_key_parts("test", _random_part(f"pad-{index}")))["check"][0]
+        == "0"
+    )
+    good = worked["key"]
+    wrong_check = good[:-1] + ("A" if good[-1] != "A" else "B")
+
+    def bad(key: str, reason: str, note: str) -> dict[str, Any]:
+        return {"key": key, "valid": False, "reason": reason, "note": note}
+
+    return [
+        {**worked, "note": "the worked example of PROTOCOL §1.1"},
+        {**live, "note": "a live key"},
+        {**padded, "note": "the base62 check is left-padded with '0' to 6 chars"},
+        bad("", "empty", "empty (or only whitespace)"),
+        bad("nvx_test_" + good[9:], "prefix", "does not start with nvk_"),
+        bad("nvk_prod_" + good[9:], "environment", "neither live nor test"),
+        bad(good[:-1], "length", "one character short (46)"),
+        bad(good + "0", "length", "one character too many (48)"),
+        bad(good[:20] + "-" + good[21:], "charset", "'-' is outside base62"),
+        bad(wrong_check, "checksum", "last character changed: CRC32 differs"),
+    ]
+
+
+def kid_vectors(keys: dict[int, rsa.RSAPrivateKey]) -> list[dict[str, Any]]:
+    """RFC 7638 kid derivation, every stage, for each vector key."""
+    out = []
+    for bits in KEY_SIZES:
+        numbers = keys[bits].public_key().public_numbers()
+
+        def uint(value: int) -> str:
+            return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+        jwk = {"e": uint(numbers.e), "kty": "RSA", "n": uint(numbers.n)}
+        member = jcs(jwk)
+        digest = hashlib.sha256(member.encode("ascii")).digest()
+        out.append(
+            {
+                "key": f"rsa-{bits}",
+                "public_jwk": jwk,
+                "thumbprint_input": member,
+                "thumbprint_sha256_hex": digest.hex(),
+                "kid": b64url(digest),
+            }
+        )
+    return out
 
 
 def load_keys(new: bool) -> dict[int, rsa.RSAPrivateKey]:
@@ -306,10 +415,13 @@ def build(keys: dict[int, rsa.RSAPrivateKey]) -> str:
             }
             for bits in KEY_SIZES
         },
+        "layout": "docs/spec/vectors.md",
         "vectors": [
             sign(keys[case.get("bits", 2048)], case, index)
             for index, case in enumerate(cases())
         ],
+        "api_keys": api_key_vectors(),
+        "kids": kid_vectors(keys),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

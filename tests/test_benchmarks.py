@@ -49,3 +49,13 @@ def test_reference_and_sync_measurements_run(
     single, cpu = bench_client.signing_floor(20, rsa_key)
     assert single > 0
     assert cpu > 0
+
+
+def test_sandbox_load_check_runs_clean(tmp_path: Path) -> None:
+    """A 2-second, 2-client pass of load_sandbox: no 5xx, nothing lost after SIGKILL."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        load_sandbox = importlib.import_module("load_sandbox")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    assert load_sandbox.run(2.0, 2, tmp_path) == 0

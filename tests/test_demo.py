@@ -21,3 +21,9 @@ def test_demo_runs_the_whole_partner_story(capsys: pytest.CaptureFixture[str]) -
     assert match.group(2) == "0"
     # The one-time API key is never printed whole, only prefix and last four.
     assert not re.search(r"nvk_test_[0-9A-Za-z]{38}", out)
+    # It ends by naming the console's address.
+    assert (
+        out.rstrip()
+        .splitlines()[-1]
+        .startswith("Sandbox console: http://127.0.0.1:8787/console")
+    )

@@ -2,8 +2,9 @@
 
 Exit codes: 0 ok, 1 refused by the platform (role, limit, unknown id), 2 usage or
 configuration (bad file, non-loopback host without ``--allow-remote``). Expected
-errors print one ``nuvera:`` line on stderr, never a traceback. Only ``app create``
-and ``keys rotate-api-key`` print a secret: the one-time API key, by design.
+errors print one ``nuvera:`` line on stderr, never a traceback. Only ``app create``,
+``keys rotate-api-key`` and ``keys reveal-api-key`` print a secret: the one-time API
+key, by design.
 
 ``--state FILE`` must name an existing state file, so a typo is refused instead of
 starting an empty sandbox; ``app create`` and ``users create`` create a missing file
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from nuvera_client.sandbox import Sandbox
@@ -37,7 +38,7 @@ class _UsageError(Exception):
 
 
 def register(subparsers: Any) -> None:
-    """Add ``sandbox serve|app|keys|users|audit``."""
+    """Add ``sandbox serve|conformance|app|keys|users|audit``."""
     parser = subparsers.add_parser(
         "sandbox",
         help="run a local Nuvera sandbox and manage its applications",
@@ -89,6 +90,10 @@ def register(subparsers: Any) -> None:
         help="allow a non-loopback --host (the sandbox is for local use)",
     )
     serve.set_defaults(func=_run(_serve))
+
+    from nuvera_client._cli import sandbox_conformance
+
+    sandbox_conformance.register(sub, _run)
 
     app = sub.add_parser("app", help="create and manage applications")
     app_sub = app.add_subparsers(dest="app_command", metavar="COMMAND", required=True)
@@ -155,6 +160,13 @@ def register(subparsers: Any) -> None:
         help="seconds the old key keeps working (default 86400)",
     )
     rotate.set_defaults(func=_run(_rotate))
+    reveal = keys_sub.add_parser(
+        "reveal-api-key", help="reveal, once, a key an admin's rotation left unrevealed"
+    )
+    _common(reveal)
+    reveal.add_argument("application_id", metavar="APP_ID")
+    reveal.add_argument("prefix", metavar="PREFIX", help="the key's first 13 chars")
+    reveal.set_defaults(func=_run(_reveal))
     revoke = keys_sub.add_parser("revoke-api-key", help="revoke an API key by prefix")
     _common(revoke)
     revoke.add_argument("application_id", metavar="APP_ID")
@@ -191,6 +203,11 @@ def register(subparsers: Any) -> None:
     _common(audit)
     audit.add_argument("--application", metavar="APP_ID")
     audit.set_defaults(func=_run(_audit))
+
+    # --- console (issue 12): `console` and `logs` live in their own module.
+    from nuvera_client._cli import sandbox_console
+
+    sandbox_console.register(sub, _run, _UsageError)
 
 
 def _common(parser: argparse.ArgumentParser, *, actor: bool = True) -> None:
@@ -335,13 +352,17 @@ def _serve(args: argparse.Namespace) -> int:
             "nuvera: warning: serving beyond loopback (--allow-remote)",
             file=sys.stderr,
         )
+    from nuvera_client._cli.sandbox_console import server_note
+
     app: Any = sandbox.app
     if args.verbose:
         from ._request_log import RequestLog
 
         app = RequestLog(app, lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+        # A note beside the state file lets `nuvera sandbox console` find us.
+        with server_note(args.state, base_url):
+            uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
     finally:
         sock.close()
         sandbox.close()
@@ -358,23 +379,40 @@ def _app_create(args: argparse.Namespace) -> int:
         if not args.private_key_out:
             raise _UsageError("--generate-key needs --private-key-out FILE")
         out = Path(args.private_key_out)
-        if out.exists():
-            raise _UsageError(f"{out} exists; not overwriting a private key")
     else:
         if args.private_key_out:
             raise _UsageError("--private-key-out only goes with --generate-key")
         pem = _read_pem(args.public_key)
-    with _open(args, create=True) as sandbox:
-        created = sandbox.create_application(
-            name=args.name,
-            permissions=_permissions(args.permissions),
-            public_key_pem=pem,
-            actor=args.actor,
-        )
-    if out is not None and created.private_key_pem is not None:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(created.private_key_pem)
+    # The key file is opened before the application exists: a path that cannot be
+    # written fails here, leaving no application behind and no key lost.
+    handle = None if out is None else _open_private_key_file(out)
+    try:
+        with _open(args, create=True) as sandbox:
+            created = sandbox.create_application(
+                name=args.name,
+                permissions=_permissions(args.permissions),
+                public_key_pem=pem,
+                actor=args.actor,
+            )
+            if handle is not None and created.private_key_pem is not None:
+                try:
+                    handle.write(created.private_key_pem)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                except OSError as exc:
+                    # Unusable without its key: disable it rather than leave it live.
+                    sandbox.disable_application(created.id, actor=args.actor)
+                    raise _UsageError(
+                        f"could not write the private key to {out} ({exc}); "
+                        f"application {created.id} was created and disabled"
+                    ) from None
+    except BaseException:
+        if handle is not None and out is not None:
+            handle.close()
+            out.unlink(missing_ok=True)
+        raise
+    if handle is not None:
+        handle.close()
     if args.json:
         _print_json(
             {
@@ -396,6 +434,20 @@ def _app_create(args: argparse.Namespace) -> int:
         print(f"  nuvera sandbox serve --state {args.state}")
         print(f"  {_export_line(LOCAL_BASE_URL)}")
     return EXIT_OK
+
+
+def _open_private_key_file(out: Path) -> TextIO:
+    """Create ``out`` for a private key (0600, never overwriting) or refuse."""
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise _UsageError(f"{out} exists; not overwriting a private key") from None
+    except OSError as exc:
+        raise _UsageError(
+            f"cannot create {out} for the private key ({exc.strerror}); "
+            "no application was created"
+        ) from None
+    return os.fdopen(fd, "w", encoding="ascii")
 
 
 def _show(view: Any) -> None:
@@ -486,12 +538,30 @@ def _rotate(args: argparse.Namespace) -> int:
                 "previous_expires_at": rotated.previous_expires_at,
             }
         )
+    elif rotated.api_key is None:
+        print(
+            f"New API key {rotated.prefix}…{rotated.last_four} created unrevealed: a "
+            "partner user of the owning organisation reveals it once with "
+            f"'nuvera sandbox keys reveal-api-key {args.application_id} "
+            f"{rotated.prefix}'"
+        )
     else:
         print(f"New API key (shown once, store it now): {rotated.api_key}")
+    if not args.json:
         for prefix in rotated.previous_prefixes:
             print(
                 f"Old key {prefix}… keeps working until {rotated.previous_expires_at}"
             )
+    return EXIT_OK
+
+
+def _reveal(args: argparse.Namespace) -> int:
+    with _open(args) as sandbox:
+        key = sandbox.reveal_api_key(args.application_id, args.prefix, actor=args.actor)
+    if args.json:
+        _print_json({"application_id": args.application_id, "api_key": key})
+    else:
+        print(f"API key (shown once, store it now): {key}")
     return EXIT_OK
 
 

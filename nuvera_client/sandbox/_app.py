@@ -1,14 +1,17 @@
-"""Owns the sandbox's ASGI app: verification, routing, idempotency, rate limit, replies.
+"""Owns the sandbox's ASGI app: the request pipeline, idempotency, rate limit, replies.
+
+Verification is ``_verify.py``'s, routing ``_routing.py``'s, the body ``_body.py``'s.
 
 Every answer carries ``Date`` and ``x-request-id``; errors follow PROTOCOL §6.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import functools
 import json
 import logging
-import re
+import sqlite3
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -20,28 +23,32 @@ from collections.abc import (
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
 
 from nuvera_client.sandbox import _idempotency
-from nuvera_client.sandbox._credentials import new_id
-from nuvera_client.sandbox._problems import error_body, problem
-from nuvera_client.sandbox._ratelimit import RateLimiter
-from nuvera_client.sandbox._routing import (
-    ApiProblem,
-    Endpoint,
-    Reply,
-    RequestContext,
+from nuvera_client.sandbox._body import (
+    CHUNK_BYTES,
+    Disconnected,
+    RequestBody,
+    check_json_text,
+    is_gzip,
 )
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._ids import new_id
+from nuvera_client.sandbox._problems import ApiProblem, error_body, problem
+from nuvera_client.sandbox._ratelimit import RateLimiter
+from nuvera_client.sandbox._routing import Router, raw_target
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._verify import (
     IncomingRequest,
     Verified,
     check_permission,
-    verify,
+    verify_body,
+    verify_headers,
 )
 
 Scope = MutableMapping[str, Any]
@@ -53,93 +60,19 @@ logger = logging.getLogger("nuvera_client.sandbox")
 
 _SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Usage counts reach the store this long after a request at most (seconds).
+USAGE_FLUSH_DELAY = 0.05
+# Expired replay-store entries are purged at most this often (seconds).
+_PURGE_EVERY = 5
 
 
-@dataclass(frozen=True)
-class _Resource:
-    """All endpoints sharing one path template."""
-
-    template: str
-    pattern: re.Pattern[str]
-    literal_segments: int
-    by_method: dict[str, Endpoint]
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> bytes:
+    text = format_datetime(datetime.fromtimestamp(second, tz=timezone.utc), usegmt=True)
+    return text.encode("ascii")
 
 
-def _compile(endpoints: Iterable[Endpoint]) -> list[_Resource]:
-    grouped: dict[str, dict[str, Endpoint]] = {}
-    for endpoint in endpoints:
-        grouped.setdefault(endpoint.path, {})[endpoint.method.upper()] = endpoint
-    resources = []
-    for template, by_method in grouped.items():
-        regex = ""
-        last = 0
-        for match in _PARAM_RE.finditer(template):
-            regex += re.escape(template[last : match.start()])
-            regex += f"(?P<{match.group(1)}>[^/]+)"
-            last = match.end()
-        regex += re.escape(template[last:])
-        literal = sum(1 for seg in template.split("/") if seg and "{" not in seg)
-        resources.append(_Resource(template, re.compile(regex), literal, by_method))
-    # The most literal template wins (``/a/b`` before ``/a/{id}``).
-    resources.sort(key=lambda r: -r.literal_segments)
-    return resources
-
-
-def raw_target(scope: Scope) -> bytes:
-    """Return the request target as received: raw path, and ``?query`` if any."""
-    raw_path = scope.get("raw_path")
-    if raw_path is None:
-        raw_path = scope["path"].encode("utf-8")
-    # httpx's ASGITransport puts the query inside raw_path; uvicorn does not.
-    raw_path = bytes(raw_path).split(b"?", 1)[0]
-    query = scope.get("query_string", b"")
-    return raw_path + b"?" + query if query else raw_path
-
-
-def http_date(ts: float) -> str:
-    """Format Unix seconds as an HTTP ``Date`` value."""
-    return format_datetime(
-        datetime.fromtimestamp(int(ts), tz=timezone.utc), usegmt=True
-    )
-
-
-class _Body:
-    """The request body, hashed while read; at most ``limit`` bytes kept."""
-
-    def __init__(self) -> None:
-        self.sha256 = hashlib.sha256()
-        self.length = 0
-        self.chunks: list[bytes] = []
-        self.too_large = False
-
-    async def read(self, receive: Receive, limit: int) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            if chunk:
-                self.sha256.update(chunk)
-                self.length += len(chunk)
-                if self.length > limit:
-                    # Keep hashing for check 18, but stop keeping the bytes.
-                    self.too_large = True
-                    self.chunks.clear()
-                else:
-                    self.chunks.append(chunk)
-            if not message.get("more_body", False):
-                return
-
-    @property
-    def content(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-class _Disconnected(Exception):
-    """The client went away before the body was read."""
-
-
+# A body up to this size stays in memory; a larger one is spooled to a temporary file.
 def _header_values(scope: Scope) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for name, value in scope.get("headers", []):
@@ -159,18 +92,54 @@ def _handler_headers(scope: Scope) -> Headers:
     return Headers(raw=raw)
 
 
-async def _parse_form(scope: Scope, body: bytes, max_part: int) -> FormData:
-    sent = False
+async def _parse_form(scope: Scope, body: IO[bytes], max_part: int) -> FormData:
+    """Parse a form body from its spool, chunk by chunk (Starlette's parser)."""
+    body.seek(0)
+    done = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if sent:
+        nonlocal done
+        if done:
             return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        chunk = body.read(CHUNK_BYTES)
+        if not chunk:
+            done = True
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
 
     request = Request(scope, replay)
-    return await request.form(max_part_size=max_part)
+    form: FormData = await request.form(max_part_size=max_part)
+    return form
+
+
+class _HandlerTransaction:
+    """A handler's store transaction: opened at the handler's first use of ``db``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._store.open_transaction()
+        return self._db
+
+    def end(self, *, commit: bool) -> None:
+        if self._db is not None:
+            self._db = None
+            self._store.end_transaction(commit=commit)
+
+
+@dataclass
+class _State:
+    """What is known of a request so far, for :meth:`SandboxApp._observe`."""
+
+    verified: Verified | None = None
+    code: str | None = None
+    body: RequestBody | None = None
+
+
+def _no_body() -> bytes:
+    return b""
 
 
 @dataclass
@@ -181,8 +150,38 @@ class _Answer:
     stream: Iterable[bytes] | AsyncIterator[bytes] | None = None
 
 
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What one request came to, known once its answer is chosen.
+
+    ``code`` is the error code of a refusal (None for a handler's answer);
+    ``application_id`` and ``kid`` are set once checks 1-17 passed. Nothing secret.
+    """
+
+    request_id: str
+    method: str
+    path: str
+    status: int
+    code: str | None
+    application_id: str | None
+    kid: str | None
+    at: float
+
+
+OutcomeObserver = Callable[[RequestOutcome], None]
+
+
 class SandboxApp:
-    """The ASGI callable serving a :class:`Store` behind PROTOCOL §3."""
+    """The ASGI callable serving a :class:`Store` behind PROTOCOL §3.
+
+    The pipeline, per request: checks 1-17 on the request line and headers (one short
+    transaction, which records the ``jti``); the body streamed in, hashed and spooled
+    (no lock held); check 18; routing (404/405), 413, 415; check 19; gzip decoding;
+    idempotency bookkeeping (its own short transaction); the handler, whose own
+    transaction opens at its first use of the store and never spans an ``await``;
+    the idempotent response stored (a short transaction). Every outcome goes through
+    :meth:`_observe`, the one place observers (a request log) hook in.
+    """
 
     def __init__(
         self,
@@ -195,10 +194,13 @@ class SandboxApp:
     ) -> None:
         self.store = store
         self.endpoints = tuple(endpoints)
-        self._resources = _compile(self.endpoints)
+        self.router = Router(self.endpoints)
         self._clock = clock
         self.max_body_bytes = max_body_bytes
         self.rate_limiter = rate_limiter
+        self.observers: list[OutcomeObserver] = []
+        self._next_purge = 0
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -208,16 +210,70 @@ class SandboxApp:
         if scope["type"] != "http":
             return
         request_id = new_id("req_")
+        state = _State()
         try:
-            answer = await self._handle(scope, receive, request_id)
-        except _Disconnected:
+            answer = await self._handle(scope, receive, request_id, state)
+        except Disconnected:
             return
         except ApiProblem as exc:
             answer = self._error(exc, request_id)
+            state.code = exc.code
         except Exception:
             logger.exception("sandbox handler failed (request %s)", request_id)
             answer = self._error(problem("internal_error"), request_id)
+            state.code = "internal_error"
+        finally:
+            if state.body is not None:
+                state.body.close()
+        self._observe(scope, request_id, answer, state)
         await self._send(send, answer, request_id)
+
+    def _schedule_usage_flush(self) -> None:
+        """Write batched usage counts shortly, in one transaction for many requests.
+
+        Any transaction of the store writes them first anyway; this timer only makes
+        them reach a state file that another process (the CLI) reads.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # another event loop library: the next transaction
+            return
+        # One timer at a time per loop; a loop that ended (the sync in-process
+        # transport runs one per request) took its timer with it.
+        if self._flush_loop is loop:
+            return
+        self._flush_loop = loop
+
+        def flush() -> None:
+            if self.store.flush_usage():
+                self._flush_loop = None
+            else:
+                loop.call_later(USAGE_FLUSH_DELAY, flush)
+
+        loop.call_later(USAGE_FLUSH_DELAY, flush)
+
+    def _observe(
+        self, scope: Scope, request_id: str, answer: _Answer, state: _State
+    ) -> None:
+        """Tell every observer how this request ended (the request-log hook point)."""
+        if not self.observers:
+            return
+        verified = state.verified
+        outcome = RequestOutcome(
+            request_id=request_id,
+            method=scope["method"],
+            path=scope["path"],
+            status=answer.status,
+            code=state.code,
+            application_id=verified.application_id if verified else None,
+            kid=verified.kid if verified else None,
+            at=self._clock(),
+        )
+        for observer in self.observers:
+            try:
+                observer(outcome)
+            except Exception:
+                logger.exception("sandbox request observer failed")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -242,7 +298,7 @@ class SandboxApp:
             # A buffered body's length is computed below; a stream keeps its own.
             and not (k == "content-length" and answer.stream is None)
         ]
-        headers.append((b"date", http_date(self._clock()).encode("ascii")))
+        headers.append((b"date", _http_date(int(self._clock()))))
         headers.append((b"x-request-id", request_id.encode("ascii")))
         if answer.stream is None:
             headers.append((b"content-length", str(len(answer.body)).encode("ascii")))
@@ -274,49 +330,44 @@ class SandboxApp:
                 )
         await send({"type": "http.response.body", "body": b""})
 
-    def _route(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
-        for resource in self._resources:
-            match = resource.pattern.fullmatch(path)
-            if match is None:
-                continue
-            endpoint = resource.by_method.get(method)
-            if endpoint is None:
-                allowed = sorted(resource.by_method)
-                raise problem(
-                    "method_not_allowed",
-                    {"allowed_methods": allowed},
-                    message=f"{path} accepts {', '.join(allowed)}.",
-                    headers={"Allow": ", ".join(allowed)},
-                )
-            return endpoint, match.groupdict()
-        raise problem("not_found", message=f"No endpoint at {path}.")
-
-    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> _Answer:
+    async def _handle(
+        self, scope: Scope, receive: Receive, request_id: str, state: _State
+    ) -> _Answer:
         now = self._clock()
         # Compared as received: HTTP methods are case-sensitive (no uppercasing).
         method = scope["method"]
         headers = _header_values(scope)
-        body = _Body()
-        await body.read(receive, self.max_body_bytes)
         target = raw_target(scope)
-        body_hash = body.sha256.hexdigest()
         incoming = IncomingRequest(
             method=method,
             raw_target=target,
             api_keys=headers.get("x-api-key", []),
             authorizations=headers.get("authorization", []),
-            body_sha256=body_hash,
-            body_length=body.length,
         )
-        failure: ApiProblem | None = None
-        async with self.store.atransaction() as db:
+        # Checks 1-17 from the request line and headers, before any body byte.
+        purge = int(now) >= self._next_purge
+
+        def check(db: sqlite3.Connection) -> Verified | ApiProblem:
             try:
-                verified = verify(db, incoming, int(now))
+                return verify_headers(db, incoming, int(now), purge=purge)
             except ApiProblem as exc:
-                failure = exc  # commit anyway: the jti stays recorded (§3.1)
-        if failure is not None:
-            raise failure
-        endpoint, path_params = self._route(scope["path"], method)
+                return exc  # the jti stays recorded all the same (§3.1)
+
+        outcome = await self.store.run_locked(check)
+        if purge:
+            self._next_purge = int(now) + _PURGE_EVERY
+        if isinstance(outcome, ApiProblem):
+            raise outcome
+        verified = outcome
+        state.verified = verified
+        # Check 18 on the body as it streams in; no lock is held while it arrives.
+        body = state.body = RequestBody(self.max_body_bytes)
+        await body.read(receive)
+        body_hash = body.sha256.hexdigest()
+        verify_body(verified, body_hash, body.length)
+        self.store.note_usage(verified.api_key_sha256, int(now))
+        self._schedule_usage_flush()
+        endpoint, path_params = self.router.match(scope["path"], method)
         if body.too_large:
             raise problem(
                 "payload_too_large",
@@ -324,9 +375,11 @@ class SandboxApp:
                 message=f"The body is {body.length} bytes; the limit is "
                 f"{self.max_body_bytes}.",
             )
+        gzipped = is_gzip(headers.get("content-encoding", []))
         check_permission(verified, endpoint.permission)
+        if gzipped and body.length:
+            body.gunzip()
         app_id = verified.application_id
-        uri = target.decode("latin-1")
         idem_key = None
         if method == "POST":
             idem_key = _idempotency.parse_key(
@@ -340,7 +393,7 @@ class SandboxApp:
                     app_id,
                     idem_key,
                     method=method,
-                    uri=uri,
+                    uri=target.decode("latin-1"),
                     body_hash=body_hash,
                     now=int(now),
                 )
@@ -350,6 +403,7 @@ class SandboxApp:
                     [*stored.headers, ("idempotent-replayed", "true")],
                     stored.body,
                 )
+        answer: _Answer | None = None
         try:
             if self.rate_limiter is not None:
                 wait = self.rate_limiter.acquire(app_id)
@@ -364,17 +418,24 @@ class SandboxApp:
                 scope,
                 path_params,
                 headers,
-                body.content,
+                body,
                 verified,
                 request_id,
                 now,
-                idem_key,
+                keep=idem_key is not None,
+                state=state,
             )
-        except BaseException:
+        finally:
             if idem_key is not None:
+                stored_response = None
+                if answer is not None:
+                    stored_response = _idempotency.StoredResponse(
+                        answer.status, answer.headers, answer.body
+                    )
                 async with self.store.atransaction() as db:
-                    _idempotency.finish(db, app_id, idem_key, None)
-            raise
+                    _idempotency.finish(db, app_id, idem_key, stored_response)
+        if answer is None:  # pragma: no cover - _call returns or raises
+            raise RuntimeError("no answer")
         return answer
 
     async def _call(
@@ -383,23 +444,28 @@ class SandboxApp:
         scope: Scope,
         path_params: dict[str, str],
         headers: dict[str, list[str]],
-        content: bytes,
+        body: RequestBody,
         verified: Verified,
         request_id: str,
         now: float,
-        idem_key: str | None,
+        *,
+        keep: bool,
+        state: _State,
     ) -> _Answer:
         content_type = headers.get("content-type", [""])[0]
         form_data: FormData | None = None
         form_error: ApiProblem | None = None
-        if content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES:
-            # Parsed before the store lock is taken, so the handler never waits on it.
+        is_form = content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES
+        if is_form:
+            # Parsed (file parts spooled) before the handler, outside any transaction.
             try:
-                form_data = await _parse_form(scope, content, self.max_body_bytes)
+                form_data = await _parse_form(scope, body.file, self.max_body_bytes)
             except Exception as exc:  # starlette raises several kinds
                 form_error = problem(
                     "invalid_request", message=f"The form body cannot be parsed: {exc}"
                 )
+        else:
+            check_json_text(body, content_type)
 
         async def form() -> FormData:
             if form_error is not None:
@@ -409,46 +475,39 @@ class SandboxApp:
         query = parse_qsl(
             scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
         )
+        txn = _HandlerTransaction(self.store)
         try:
-            async with self.store.atransaction() as db:
-                ctx = RequestContext(
-                    application_id=verified.application_id,
-                    method=scope["method"],
-                    path=scope["path"],
-                    path_params=path_params,
-                    query=query,
-                    headers=_handler_headers(scope),
-                    body=content,
-                    content_type=content_type,
-                    db=db,
-                    now=datetime.fromtimestamp(int(now), tz=timezone.utc),
-                    max_body_bytes=self.max_body_bytes,
-                    new_id=new_id,
-                    form=form,
-                    extras={"request_id": request_id, "kid": verified.kid},
-                )
-                # A refusal undoes the handler's writes but keeps the idempotency row.
-                db.execute("SAVEPOINT handler")
-                try:
-                    reply = await endpoint.handler(ctx)
-                    answer = await self._render(reply, keep=idem_key is not None)
-                except ApiProblem as exc:
-                    db.execute("ROLLBACK TO handler")
-                    answer = self._error(exc, request_id)
-                db.execute("RELEASE handler")
-                if idem_key is not None:
-                    _idempotency.finish(
-                        db,
-                        verified.application_id,
-                        idem_key,
-                        _idempotency.StoredResponse(
-                            answer.status, answer.headers, answer.body
-                        ),
-                    )
+            ctx = RequestContext(
+                application_id=verified.application_id,
+                method=scope["method"],
+                path=scope["path"],
+                path_params=path_params,
+                query=query,
+                headers=_handler_headers(scope),
+                read_body=_no_body if is_form else body.content,
+                content_type=content_type,
+                open_db=txn.open,
+                now=datetime.fromtimestamp(int(now), tz=timezone.utc),
+                max_body_bytes=self.max_body_bytes,
+                new_id=new_id,
+                form=form,
+                extras={"request_id": request_id, "kid": verified.kid},
+            )
+            try:
+                reply = await endpoint.handler(ctx)
+            except ApiProblem as exc:
+                # A refusal undoes the handler's writes.
+                txn.end(commit=False)
+                state.code = exc.code
+                return self._error(exc, request_id)
+            except BaseException:
+                txn.end(commit=False)
+                raise
+            txn.end(commit=True)
+            return await self._render(reply, keep=keep)
         finally:
             if form_data is not None:
                 await form_data.close()
-        return answer
 
     async def _render(self, reply: Reply, *, keep: bool) -> _Answer:
         headers = [("content-type", reply.media_type)]

@@ -1,4 +1,4 @@
-"""Owns the sandbox's own credential rules: API key format, base64url, kid, RSA keys.
+"""Owns the sandbox's own credential rules: API key format and checksum, kid, RSA keys.
 
 Re-derived from PROTOCOL §1 on purpose: nothing here comes from the client side
 (``_api_key``, ``_signer``, ``keys``), so one shared bug cannot pass both sides.
@@ -6,17 +6,17 @@ Re-derived from PROTOCOL §1 on purpose: nothing here comes from the client side
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
-import secrets
 import zlib
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+from nuvera_client.sandbox._encoding import b64url_encode, base62
+from nuvera_client.sandbox._ids import random_base62
+
 API_KEY_ENVS = ("live", "test")
 API_KEY_RANDOM_CHARS = 32
 API_KEY_CHECK_CHARS = 6
@@ -25,31 +25,10 @@ ALLOWED_MODULUS_BITS = (2048, 3072, 4096)
 PUBLIC_EXPONENT = 65537
 
 _BASE62_RE = re.compile(r"[0-9A-Za-z]+")
-_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
-_B64URL_VALUES = {
-    ch: i
-    for i, ch in enumerate(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    )
-}
 
 
 class KeyMaterialError(ValueError):
     """A public key that PROTOCOL §1.2 does not accept (the message says why)."""
-
-
-def base62(value: int, width: int) -> str:
-    """Write ``value`` in base62 (most significant digit first), ``0``-padded."""
-    digits = []
-    while value:
-        value, rem = divmod(value, 62)
-        digits.append(BASE62[rem])
-    return "".join(reversed(digits)).rjust(width, "0")
-
-
-def random_base62(length: int) -> str:
-    """Return ``length`` base62 characters from the CSPRNG."""
-    return "".join(secrets.choice(BASE62) for _ in range(length))
 
 
 def api_key_check(body: str) -> str:
@@ -76,34 +55,6 @@ def api_key_well_formed(key: str) -> bool:
             body = key[: len(prefix) + API_KEY_RANDOM_CHARS]
             return api_key_check(body) == key[len(body) :]
     return False
-
-
-def sha256_hex(data: bytes | str) -> str:
-    """Return the lowercase hex SHA-256 of ``data`` (str is UTF-8 encoded)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()
-
-
-def b64url_encode(data: bytes) -> str:
-    """Encode ``data`` as base64url without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode_strict(text: str) -> bytes | None:
-    """Decode canonical unpadded base64url, or return None.
-
-    Padding, characters outside the alphabet, an impossible length and non-zero
-    trailing bits are all refused, so one token has exactly one spelling.
-    """
-    if not _B64URL_RE.fullmatch(text) or len(text) % 4 == 1:
-        return None
-    tail = len(text) % 4
-    if tail:
-        # The last character carries 4 (tail 2) or 2 (tail 3) unused bits: zero.
-        unused = 4 if tail == 2 else 2
-        if _B64URL_VALUES[text[-1]] & ((1 << unused) - 1):
-            return None
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _int_b64(value: int) -> str:
@@ -159,8 +110,3 @@ def generate_key_pair() -> tuple[str, str]:
         serialization.NoEncryption(),
     ).decode("ascii")
     return private_pem, public_pem(private.public_key())
-
-
-def new_id(prefix: str, length: int = 24) -> str:
-    """Return ``prefix`` + ``length`` random base62 characters."""
-    return prefix + random_base62(length)

@@ -1,8 +1,9 @@
 """Owns the platform's applications: creation, status, permission sets, support views.
 
 The settings screens and the admin hub, with roles: :class:`Platform` adds the
-application operations to those on keys (``_platform_keys``) and on users, access
-and the audit trail (``_platform_users``).
+application operations to those on keys (``_platform_keys``) and users
+(``_platform_users``), all built on :class:`PlatformBase` (``_platform_access``: who
+may act, and the audit trail).
 """
 
 from __future__ import annotations
@@ -16,16 +17,10 @@ from nuvera_client.sandbox._credentials import (
     API_KEY_PREFIX_CHARS,
     generate_key_pair,
     kid_of,
-    new_id,
     public_pem,
 )
-from nuvera_client.sandbox._platform_keys import (
-    DEFAULT_GRACE_PERIOD,
-    MAX_ACTIVE_KEYS,
-    KeyOperations,
-    load_key,
-)
-from nuvera_client.sandbox._platform_users import (
+from nuvera_client.sandbox._ids import new_id
+from nuvera_client.sandbox._platform_access import (
     DEFAULT_ADMIN,
     DEFAULT_CUSTOMER,
     DEFAULT_PARTNER,
@@ -33,8 +28,14 @@ from nuvera_client.sandbox._platform_users import (
     ROLE_CUSTOMER,
     ROLE_PARTNER,
     ROLES,
-    seed_platform,
 )
+from nuvera_client.sandbox._platform_keys import (
+    DEFAULT_GRACE_PERIOD,
+    MAX_ACTIVE_KEYS,
+    KeyOperations,
+    load_key,
+)
+from nuvera_client.sandbox._platform_users import UserOperations, seed_platform
 from nuvera_client.sandbox._views import (
     ApiKeyView,
     ApplicationView,
@@ -96,11 +97,12 @@ def validate_permissions(permissions: Iterable[str]) -> tuple[str, ...]:
     return tuple(p for p in PERMISSIONS if p in wanted)
 
 
-class Platform(KeyOperations):
+class Platform(KeyOperations, UserOperations):
     """The settings-screen and admin-hub operations on one :class:`Store`.
 
-    Applications and their views are here; users, access and audit come from
-    :class:`PlatformBase`, API and signing keys from :class:`KeyOperations`.
+    Applications and their views are here; API and signing keys come from
+    :class:`KeyOperations`, users from :class:`UserOperations`, access and audit from
+    their common base :class:`PlatformBase`.
     """
 
     # -- applications ----------------------------------------------------------
@@ -114,6 +116,7 @@ class Platform(KeyOperations):
         actor: str | None = None,
     ) -> CreatedApplication:
         """Create an application; return its one-time API key (and private key)."""
+        self._check_access(actor, "application.create", None)
         if not name or len(name) > 200:
             raise SandboxError("invalid_argument", "name must be 1-200 characters")
         if isinstance(permissions, str):
@@ -127,6 +130,7 @@ class Platform(KeyOperations):
         with self._store.transaction() as db:
             user, _ = self._authorize(db, actor, "application.create", None)
             app_id = new_id("app_")
+            self._check_key_free(db, app_id, kid)
             now = self._now()
             db.execute(
                 "INSERT INTO applications (id, organisation_id, name, status,"
@@ -171,7 +175,9 @@ class Platform(KeyOperations):
             private_key_pem=private_pem,
         )
 
-    def _set_status(self, app_id: str, status: str, actor: str | None) -> None:
+    def _set_status(
+        self, app_id: str, status: str, actor: str | None, reason: str | None = None
+    ) -> None:
         action = "application.enable" if status == "active" else "application.disable"
         with self._store.transaction() as db:
             user, app = self._authorize(db, actor, action, app_id)
@@ -180,20 +186,32 @@ class Platform(KeyOperations):
                 "UPDATE applications SET status = ?, updated_at = ? WHERE id = ?",
                 (status, self._now(), app_id),
             )
-            self._audit(db, user, action, app_id, {"previous_status": app["status"]})
+            self._audit(
+                db, user, action, app_id, {"previous_status": app["status"]}, reason
+            )
 
-    def disable_application(self, app_id: str, actor: str | None = None) -> None:
+    def disable_application(
+        self, app_id: str, actor: str | None = None, *, reason: str | None = None
+    ) -> None:
         """Disable an application: its requests get ``application_disabled``."""
-        self._set_status(app_id, "disabled", actor)
+        self._set_status(app_id, "disabled", actor, reason)
 
-    def enable_application(self, app_id: str, actor: str | None = None) -> None:
+    def enable_application(
+        self, app_id: str, actor: str | None = None, *, reason: str | None = None
+    ) -> None:
         """Enable a disabled application."""
-        self._set_status(app_id, "active", actor)
+        self._set_status(app_id, "active", actor, reason)
 
     def set_permissions(
-        self, app_id: str, permissions: Sequence[str], actor: str | None = None
+        self,
+        app_id: str,
+        permissions: Sequence[str],
+        actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> tuple[str, ...]:
         """Replace an application's permission set; return it in table order."""
+        self._check_access(actor, "application.set_permissions", app_id)
         perms = validate_permissions(permissions)
         with self._store.transaction() as db:
             user, app = self._authorize(
@@ -213,6 +231,7 @@ class Platform(KeyOperations):
                     "previous": json.loads(app["permissions"]),
                     "permissions": list(perms),
                 },
+                reason,
             )
         return perms
 

@@ -1,11 +1,55 @@
-"""Owns the error codes the sandbox core answers with (PROTOCOL §3, §3.1, §6)."""
+"""Owns the sandbox's errors: REST problems (PROTOCOL §3, §6), platform refusals.
+
+:class:`ApiProblem` is an error answer of the REST API; :func:`problem` builds one
+from its ``code``. A refused platform operation is ``errors.SandboxError``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from nuvera_client.sandbox._routing import ApiProblem
+# The one error module owns every exception class users catch (issue 15).
+
+JSON = Any
+
+
+class ApiProblem(Exception):
+    """An error answer in the shape of PROTOCOL §6; raised by handlers."""
+
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        code: str,
+        message: str,
+        details: Mapping[str, JSON] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.type = type
+        self.code = code
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+def validation_failed(fields: Mapping[str, str]) -> ApiProblem:
+    """Return the 422 ``validation_failed`` problem for field -> message."""
+    return ApiProblem(
+        422,
+        "validation_error",
+        "validation_failed",
+        "Some fields are invalid: " + ", ".join(sorted(fields)),
+        {"fields": dict(fields)},
+    )
+
+
+def not_found(what: str, ident: str) -> ApiProblem:
+    """Return the 404 ``not_found`` problem for a missing object."""
+    return ApiProblem(404, "not_found_error", "not_found", f"No such {what}: {ident}")
+
 
 # code -> (status, type, message). Messages say what to do; they never hold a secret.
 _CODES: dict[str, tuple[int, str, str]] = {
@@ -110,6 +154,11 @@ _CODES: dict[str, tuple[int, str, str]] = {
         413,
         "invalid_request_error",
         "The request body exceeds the size limit.",
+    ),
+    "unsupported_content_encoding": (
+        415,
+        "invalid_request_error",
+        "The only Content-Encoding accepted on a request body is gzip.",
     ),
     "invalid_request": (400, "invalid_request_error", "The request is invalid."),
     "idempotency_key_required": (

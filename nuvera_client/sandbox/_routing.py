@@ -1,105 +1,89 @@
-"""Owns the contract between the sandbox's verifier/app and its REST route handlers.
+"""Owns routing: request path and method to an endpoint (404 / 405), raw targets.
 
-The app (``_app.py``) runs PROTOCOL §3 checks 1-18, matches the path against the
-endpoints listed here (404 / 405), checks the permission (19) and idempotency, then
-calls the handler inside one store transaction. Handlers never see secrets.
+Path templates are PROTOCOL §5.1's (``/v1/customers/{id}``); a parameter matches one
+path segment. The most literal template wins (``/a/b`` before ``/a/{id}``).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+import re
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
-JSON = Any
+from nuvera_client.sandbox._handlers import Endpoint
+from nuvera_client.sandbox._problems import problem
 
-
-class ApiProblem(Exception):
-    """An error answer in the shape of PROTOCOL §6; raised by handlers."""
-
-    def __init__(
-        self,
-        status: int,
-        type: str,
-        code: str,
-        message: str,
-        details: Mapping[str, JSON] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.details = dict(details or {})
-        self.headers = dict(headers or {})
-
-
-def validation_failed(fields: Mapping[str, str]) -> ApiProblem:
-    """Return the 422 ``validation_failed`` problem for field -> message."""
-    return ApiProblem(
-        422,
-        "validation_error",
-        "validation_failed",
-        "Some fields are invalid: " + ", ".join(sorted(fields)),
-        {"fields": dict(fields)},
-    )
-
-
-def not_found(what: str, ident: str) -> ApiProblem:
-    """Return the 404 ``not_found`` problem for a missing object."""
-    return ApiProblem(404, "not_found_error", "not_found", f"No such {what}: {ident}")
-
-
-@dataclass
-class Reply:
-    """A handler's answer: JSON (``body``) or raw bytes streamed from ``stream``."""
-
-    status: int = 200
-    body: JSON = None
-    stream: Iterator[bytes] | AsyncIterator[bytes] | None = None
-    media_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class RequestContext:
-    """What a handler may use. ``db`` is inside a transaction owned by the app."""
-
-    application_id: str
-    method: str
-    path: str
-    path_params: dict[str, str]
-    query: list[tuple[str, str]]
-    headers: Mapping[str, str]
-    body: bytes
-    content_type: str
-    db: sqlite3.Connection
-    now: datetime
-    max_body_bytes: int
-    new_id: Callable[[str], str]
-    form: Callable[[], Awaitable[Any]]
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def query_value(self, name: str) -> str | None:
-        """Return the last value of query parameter ``name``, or None."""
-        value = None
-        for key, item in self.query:
-            if key == name:
-                value = item
-        return value
-
-
-Handler = Callable[[RequestContext], Awaitable[Reply]]
+_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """One row of PROTOCOL §5.1: method, path template, permission, handler."""
+class _Resource:
+    """All endpoints sharing one path template."""
 
-    method: str
-    path: str
-    permission: str
-    handler: Handler
+    template: str
+    pattern: re.Pattern[str]
+    literal_segments: int
+    by_method: dict[str, Endpoint]
+
+
+def _compile(endpoints: Iterable[Endpoint]) -> list[_Resource]:
+    """Group endpoints by path template, most literal template first."""
+    grouped: dict[str, dict[str, Endpoint]] = {}
+    for endpoint in endpoints:
+        grouped.setdefault(endpoint.path, {})[endpoint.method.upper()] = endpoint
+    resources = []
+    for template, by_method in grouped.items():
+        regex = ""
+        last = 0
+        for match in _PARAM_RE.finditer(template):
+            regex += re.escape(template[last : match.start()])
+            regex += f"(?P<{match.group(1)}>[^/]+)"
+            last = match.end()
+        regex += re.escape(template[last:])
+        literal = sum(1 for seg in template.split("/") if seg and "{" not in seg)
+        resources.append(_Resource(template, re.compile(regex), literal, by_method))
+    # The most literal template wins (``/a/b`` before ``/a/{id}``).
+    resources.sort(key=lambda r: -r.literal_segments)
+    return resources
+
+
+def raw_target(scope: MutableMapping[str, Any]) -> bytes:
+    """Return the request target as received: raw path, and ``?query`` if any."""
+    raw_path = scope.get("raw_path")
+    if raw_path is None:
+        raw_path = scope["path"].encode("utf-8")
+    # httpx's ASGITransport puts the query inside raw_path; uvicorn does not.
+    raw_path = bytes(raw_path).split(b"?", 1)[0]
+    query = scope.get("query_string", b"")
+    return raw_path + b"?" + query if query else raw_path
+
+
+class Router:
+    """The endpoints of one app, compiled once."""
+
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+        self._resources = _compile(endpoints)
+
+    def match(self, path: str, method: str) -> tuple[Endpoint, dict[str, str]]:
+        """Return the endpoint for ``method path`` and its path parameters.
+
+        Raises:
+            ApiProblem: 404 ``not_found``, or 405 ``method_not_allowed`` with
+                ``details.allowed_methods`` and an ``Allow`` header.
+        """
+        for resource in self._resources:
+            match = resource.pattern.fullmatch(path)
+            if match is None:
+                continue
+            endpoint = resource.by_method.get(method)
+            if endpoint is None:
+                allowed = sorted(resource.by_method)
+                raise problem(
+                    "method_not_allowed",
+                    {"allowed_methods": allowed},
+                    message=f"{path} accepts {', '.join(allowed)}.",
+                    headers={"Allow": ", ".join(allowed)},
+                )
+            return endpoint, match.groupdict()
+        raise problem("not_found", message=f"No endpoint at {path}.")

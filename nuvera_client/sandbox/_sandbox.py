@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 
+from nuvera_client.sandbox import _routes as routes
 from nuvera_client.sandbox._app import SandboxApp
+from nuvera_client.sandbox._handlers import Endpoint
 from nuvera_client.sandbox._platform import (
     DEFAULT_GRACE_PERIOD,
     Platform,
     seed_platform,
 )
 from nuvera_client.sandbox._ratelimit import RateLimiter, parse_rate
-from nuvera_client.sandbox._routing import Endpoint
 from nuvera_client.sandbox._server import SandboxServer, serve_in_thread
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._transport import SandboxTransport
@@ -30,18 +29,9 @@ from nuvera_client.sandbox._views import (
     RotatedApiKey,
     User,
 )
+from nuvera_client.sandbox.console._host import mount_console
 
 DEFAULT_MAX_BODY_BYTES = 25 * 2**20
-_ROUTES_MODULE = "nuvera_client.sandbox._routes"
-
-
-def _routes_module() -> ModuleType | None:
-    try:
-        return importlib.import_module(_ROUTES_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == _ROUTES_MODULE:
-            return None  # the REST handlers are not in this build yet
-        raise
 
 
 class Sandbox:
@@ -70,11 +60,10 @@ class Sandbox:
         domain_schema = None
         seed: Callable[[sqlite3.Connection], None] | None = None
         if endpoints is None:
-            routes = _routes_module()
-            endpoints = () if routes is None else tuple(routes.ENDPOINTS)
-            if routes is not None:
-                domain_schema = routes.SCHEMA_SQL
-                seed = routes.seed
+            # The REST API of PROTOCOL §5.1 (tests may serve endpoints of their own).
+            endpoints = routes.ENDPOINTS
+            domain_schema = routes.SCHEMA_SQL
+            seed = routes.seed
         self._real_clock = clock
         self.clock_offset = clock_offset
         rate = parse_rate(rate_limit)  # refused before the store is opened
@@ -83,13 +72,17 @@ class Sandbox:
         )
         try:
             self.platform = Platform(self.store, lambda: int(self.now()))
-            self.app = SandboxApp(
+            api = SandboxApp(
                 self.store,
                 endpoints,
                 clock=self.now,
                 max_body_bytes=max_body_bytes,
                 rate_limiter=None if rate is None else RateLimiter(rate, clock),
             )
+            # --- console (issue 12): /console, and the request log around the API.
+            self.app = mount_console(api, self)
+            self.request_log = self.app.request_log
+            # --- end console
         except BaseException:
             self.store.close()
             raise
@@ -160,9 +153,24 @@ class Sandbox:
         application_id: str,
         grace_period: int = DEFAULT_GRACE_PERIOD,
         actor: str | None = None,
+        *,
+        reason: str | None = None,
     ) -> RotatedApiKey:
-        """Issue a new API key; the old one works until ``grace_period`` s pass."""
-        return self.platform.rotate_api_key(application_id, grace_period, actor)
+        """Issue a new API key; the old one works until ``grace_period`` s pass.
+
+        When a Nuvera admin rotates, ``api_key`` is None: a partner user of the
+        owning organisation reveals the new key once with :meth:`reveal_api_key`.
+        ``reason`` (why an admin acted) goes into the audit entry.
+        """
+        return self.platform.rotate_api_key(
+            application_id, grace_period, actor, reason=reason
+        )
+
+    def reveal_api_key(
+        self, application_id: str, prefix: str, actor: str | None = None
+    ) -> str:
+        """Reveal, once, the API key an admin's rotation left unrevealed (partners)."""
+        return self.platform.reveal_api_key(application_id, prefix, actor)
 
     def revoke_api_key(
         self, application_id: str, prefix: str, actor: str | None = None
@@ -173,7 +181,11 @@ class Sandbox:
     def add_signing_key(
         self, application_id: str, public_key_pem: str, actor: str | None = None
     ) -> str:
-        """Add a signing key (at most two active); return its kid."""
+        """Add a signing key (at most two active); return its kid.
+
+        A public key active on another application is refused with
+        ``signing_key_in_use`` (PROTOCOL §1.2).
+        """
         return self.platform.add_signing_key(application_id, public_key_pem, actor)
 
     def remove_signing_key(

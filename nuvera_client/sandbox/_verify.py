@@ -1,6 +1,9 @@
 """Owns request verification: PROTOCOL §3 checks 1-18 (and 19), in order, per §3.1.
 
-The first failing check raises its :class:`ApiProblem`. The JWS is parsed here from
+Checks 1-17 (:func:`verify_headers`) need only the request line and headers, so the
+app runs them before it reads a byte of the body; check 18 (:func:`verify_body`)
+compares the hash of the body streamed in afterwards. The first failing check raises
+its :class:`ApiProblem`. The JWS is parsed here from
 the raw header text (strict unpadded base64url, JSON objects without duplicate
 members, integers seen as written) and verified with ``cryptography`` alone.
 """
@@ -11,22 +14,19 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from nuvera_client.sandbox._credentials import (
-    api_key_well_formed,
-    b64url_decode_strict,
-    load_public_key,
-    sha256_hex,
-)
-from nuvera_client.sandbox._problems import problem
+from nuvera_client.sandbox._credentials import api_key_well_formed, load_public_key
+from nuvera_client.sandbox._encoding import b64url_decode_strict, sha256_hex
+from nuvera_client.sandbox._problems import ApiProblem, problem
 
 ISSUER = "nuvera-api"
 AUDIENCE = "nuvera-rest-api"
@@ -54,19 +54,18 @@ class IncomingRequest:
     raw_target: bytes
     api_keys: Sequence[str]
     authorizations: Sequence[str]
-    body_sha256: str
-    body_length: int
 
 
 @dataclass(frozen=True)
 class Verified:
-    """A request that passed checks 1-18."""
+    """A request that passed checks 1-17; ``body_hash`` is its claim for check 18."""
 
     application_id: str
     permissions: frozenset[str]
     api_key_sha256: str
     kid: str
     jti: str
+    body_hash: str
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -82,23 +81,46 @@ def _reject_constant(name: str) -> Any:
     raise _Malformed(f"{name} is not JSON")
 
 
+# Built once: a JSONDecoder per call costs more than the small documents it reads.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    # A fraction or exponent stays a non-int, so `1e3` or `1.0` is no integer.
+    parse_float=Decimal,
+    parse_constant=_reject_constant,
+)
+
+
 def _json_object(segment: str) -> dict[str, Any]:
     raw = b64url_decode_strict(segment)
     if raw is None:
         raise _Malformed("not unpadded base64url")
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            # A fraction or exponent stays a non-int, so `1e3` or `1.0` is no integer.
-            parse_float=Decimal,
-            parse_constant=_reject_constant,
-        )
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _Malformed("not JSON") from exc
     if not isinstance(value, dict):
         raise _Malformed("not a JSON object")
     return value
+
+
+def _header_object(segment: str) -> Mapping[str, Any]:
+    """Parse a JOSE header segment (read-only); the usual small ones come from a cache.
+
+    A client sends the same header on every request. Only short segments are kept
+    (at most 256 of 512 characters), so strangers cannot make the cache grow.
+    """
+    if len(segment) <= _CACHED_HEADER_CHARS:
+        return _cached_header(segment)
+    return MappingProxyType(_json_object(segment))
+
+
+_CACHED_HEADER_CHARS = 512
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_header(segment: str) -> Mapping[str, Any]:
+    # A refusal is never cached: lru_cache does not keep exceptions.
+    return MappingProxyType(_json_object(segment))
 
 
 def _is_int(value: object) -> bool:
@@ -126,11 +148,26 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
-def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
-    """Run checks 1-18 on ``req`` at server time ``now``; return who is calling.
+def _kid_named(authorizations: Sequence[str]) -> str | None:
+    """Return the ``kid`` the request's token names, or None; never raises.
+
+    Only a hint for the key lookup: checks 5-8 validate the same token in order.
+    """
+    try:
+        header = _header_object(_bearer_token(authorizations).split(".", 1)[0])
+    except (ApiProblem, _Malformed):
+        return None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) and kid.isascii() else None
+
+
+def verify_headers(
+    db: sqlite3.Connection, req: IncomingRequest, now: int, *, purge: bool = True
+) -> Verified:
+    """Run checks 1-17 on ``req`` at server time ``now``; return who is calling.
 
     Records the token's ``jti`` in the replay store once its signature verified,
-    even if a later check fails, and counts a fully verified request as API key use.
+    even if a later check fails. With ``purge``, first drops expired replay entries.
 
     Raises:
         ApiProblem: the first failing check.
@@ -144,22 +181,26 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
     if not api_key_well_formed(api_key):
         raise problem("invalid_api_key")
     key_hash = sha256_hex(api_key)
+    # One query answers checks 2-4 and 8: the signing key is looked up with the kid
+    # the token names, if it names one; the checks below still run in their order.
     key_row = db.execute(
-        "SELECT application_id, status, expires_at FROM api_keys WHERE sha256 = ?",
-        (key_hash,),
+        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions,"
+        " s.public_key_pem"
+        " FROM api_keys AS k LEFT JOIN applications AS a ON a.id = k.application_id"
+        " LEFT JOIN signing_keys AS s ON s.application_id = k.application_id"
+        " AND s.kid = ? AND s.status = 'active'"
+        " WHERE k.sha256 = ?",
+        (_kid_named(req.authorizations), key_hash),
     ).fetchone()
     if key_row is None:
         raise problem("invalid_api_key")
+    application_id: str
+    application_id, key_status, expires_at, app_status, permissions, key_pem = key_row
     # 3: not revoked, grace period not over.
-    expires_at = key_row["expires_at"]
-    if key_row["status"] != "active" or (expires_at is not None and now >= expires_at):
+    if key_status != "active" or (expires_at is not None and now >= expires_at):
         raise problem("api_key_revoked")
-    application_id: str = key_row["application_id"]
-    app_row = db.execute(
-        "SELECT status, permissions FROM applications WHERE id = ?", (application_id,)
-    ).fetchone()
     # 4: application active.
-    if app_row is None or app_row["status"] != "active":
+    if app_status != "active":
         raise problem("application_disabled")
     # 5: a bearer token.
     token = _bearer_token(req.authorizations)
@@ -168,7 +209,7 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
     if len(parts) != 3:
         raise problem("malformed_token")
     try:
-        header = _json_object(parts[0])
+        header = _header_object(parts[0])
         claims = _json_object(parts[1])
     except _Malformed:
         raise problem("malformed_token") from None
@@ -185,27 +226,24 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
     # A kid is base64url; anything else (even a lone surrogate) cannot name a key.
     if not isinstance(kid, str) or not kid.isascii():
         raise problem("unknown_signing_key")
-    key_pem = db.execute(
-        "SELECT public_key_pem FROM signing_keys"
-        " WHERE application_id = ? AND kid = ? AND status = 'active'",
-        (application_id, kid),
-    ).fetchone()
     if key_pem is None:
         raise problem("unknown_signing_key")
     # 9: signature.
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     try:
-        _public_key(key_pem[0]).verify(
+        _public_key(key_pem).verify(
             signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
         )
     except InvalidSignature:
         raise problem("invalid_signature") from None
+    if purge:
+        db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
     replayed = _record_jti(db, application_id, claims, now)
     _check_claims(claims, now)
     # 15: replay.
     if replayed:
         raise problem("replayed_jti")
-    # 16-18: bound to this request.
+    # 16-17: bound to this request line.
     if claims["method"] != req.method:
         # Same diagnostic shape as the other mismatches (PROTOCOL §3.1).
         raise problem(
@@ -222,34 +260,43 @@ def verify(db: sqlite3.Connection, req: IncomingRequest, now: int) -> Verified:
                 "received": claims["uri"],
             },
         )
-    if claims["body_hash"] != req.body_sha256:
-        raise problem(
-            "body_hash_mismatch",
-            {
-                "expected": req.body_sha256,
-                "received": claims["body_hash"],
-                "body_length": req.body_length,
-            },
-        )
-    db.execute(
-        "UPDATE api_keys SET last_used_at = ?, request_count = request_count + 1"
-        " WHERE sha256 = ?",
-        (now, key_hash),
-    )
     return Verified(
         application_id=application_id,
-        permissions=frozenset(json.loads(app_row["permissions"])),
+        permissions=_permissions(permissions),
         api_key_sha256=key_hash,
         kid=kid,
         jti=claims["jti"],
+        body_hash=claims["body_hash"],
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _permissions(stored: str) -> frozenset[str]:
+    return frozenset(json.loads(stored))
+
+
+def verify_body(verified: Verified, body_sha256: str, body_length: int) -> None:
+    """Check 18: the token's ``body_hash`` equals the SHA-256 of the received body.
+
+    Raises:
+        ApiProblem: ``body_hash_mismatch`` with ``expected``, ``received`` and
+            ``body_length``.
+    """
+    if verified.body_hash != body_sha256:
+        raise problem(
+            "body_hash_mismatch",
+            {
+                "expected": body_sha256,
+                "received": verified.body_hash,
+                "body_length": body_length,
+            },
+        )
 
 
 def _record_jti(
     db: sqlite3.Connection, application_id: str, claims: dict[str, Any], now: int
 ) -> bool:
     """Record the jti (check 9 passed); return whether it was already in the store."""
-    db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
     jti = claims.get("jti")
     if not isinstance(jti, str) or _JTI_RE.fullmatch(jti) is None:
         return False  # check 11 refuses it; nothing worth remembering
@@ -261,24 +308,27 @@ def _record_jti(
         keep_until = max(min(exp, now + 3600) + LEEWAY, now - 1)
     else:
         keep_until = now + MAX_LIFETIME + 2 * LEEWAY
+    # The common case, a fresh jti, is one statement.
+    inserted = db.execute(
+        "INSERT OR IGNORE INTO replay_store (application_id, jti, keep_until)"
+        " VALUES (?, ?, ?)",
+        (application_id, jti, keep_until),
+    ).rowcount
+    if inserted:
+        return False
     row = db.execute(
         "SELECT keep_until FROM replay_store WHERE application_id = ? AND jti = ?",
         (application_id, jti),
     ).fetchone()
-    if row is None:
-        db.execute(
-            "INSERT INTO replay_store (application_id, jti, keep_until)"
-            " VALUES (?, ?, ?)",
-            (application_id, jti, keep_until),
-        )
-        return False
-    if keep_until > row[0]:
+    # An entry past its keep_until is gone, purged yet or not (purges are batched).
+    expired = row[0] < now
+    if expired or keep_until > row[0]:
         db.execute(
             "UPDATE replay_store SET keep_until = ?"
             " WHERE application_id = ? AND jti = ?",
             (keep_until, application_id, jti),
         )
-    return True
+    return not expired
 
 
 def _check_claims(claims: dict[str, Any], now: int) -> None:

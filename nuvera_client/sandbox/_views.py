@@ -31,13 +31,17 @@ class CreatedApplication(FrozenSecretHolder):
 
 @dataclass(frozen=True)
 class RotatedApiKey(FrozenSecretHolder):
-    """A rotation's result: the new one-time key and what happened to the old ones."""
+    """A rotation's result: the new one-time key and what happened to the old ones.
+
+    ``api_key`` is None when a Nuvera admin rotated: the new key waits, unrevealed,
+    for a partner user of the owning organisation (``reveal_api_key``).
+    """
 
     prefix: str
     last_four: str
     previous_prefixes: tuple[str, ...]
     previous_expires_at: int | None
-    api_key: str = field(repr=False)
+    api_key: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)

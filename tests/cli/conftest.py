@@ -144,6 +144,13 @@ def make_app(sandbox_server, tmp_path: Path, rsa_key: rsa.RSAPrivateKey):
     ) -> App:
         key = key or rsa_key
         private, public = write_pair(tmp_path / "keys", key, keys.kid_of(key)[:8])
+        # A public key is active on one application at a time (PROTOCOL §1.2).
+        with sandbox_server.sandbox.store.transaction() as db:
+            db.execute(
+                "UPDATE signing_keys SET status = 'removed'"
+                " WHERE kid = ? AND status = 'active'",
+                (keys.kid_of(key),),
+            )
         created = sandbox_server.sandbox.create_application(
             name="cli-test",
             permissions=list(permissions),

@@ -97,12 +97,28 @@ class Caller:
         return self.send("POST", target, json.dumps(value).encode(), **kwargs)
 
 
+def release_key(sandbox: Sandbox, key: rsa.RSAPrivateKey) -> None:
+    """Remove ``key`` from the applications of earlier tests (PROTOCOL §1.2).
+
+    A public key is active on one application at a time; the session keys are
+    reused by many tests' applications on one server, one after the other.
+    """
+    pem = public_pem(key)
+    with sandbox.store.transaction() as db:
+        db.execute(
+            "UPDATE signing_keys SET status = 'removed'"
+            " WHERE public_key_pem = ? AND status = 'active'",
+            (pem,),
+        )
+
+
 def make_caller(
     server: SandboxServer,
     key: rsa.RSAPrivateKey,
     permissions: Sequence[str] = ALL_PERMISSIONS,
     name: str = "conformance",
 ) -> Caller:
+    release_key(server.sandbox, key)
     app = server.sandbox.create_application(
         name=name, permissions=list(permissions), public_key_pem=public_pem(key)
     )

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client.sandbox import Sandbox, SandboxServer
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 from . import _ref
 from .conftest import Caller, FakeClock, assert_error, make_caller
@@ -271,13 +271,6 @@ def custom_server(gate: _Gate) -> Iterator[SandboxServer]:
         yield srv
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PROTOCOL §3.1: a duplicate while the first is still running is 409 "
-    "idempotency_in_progress; the sandbox holds its store lock for the whole handler "
-    "(sandbox/_app.py _call), so the duplicate (and every other request) waits, "
-    "then gets the replay",
-)
 def test_in_progress(
     custom_server: SandboxServer, conf_key: rsa.RSAPrivateKey, gate: _Gate
 ) -> None:

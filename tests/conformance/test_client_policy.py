@@ -18,7 +18,7 @@ from nuvera_client.sandbox import SandboxServer
 
 from . import _ref
 from ._capture import Captured, CaptureServer, capture_server, error_body
-from .conftest import public_pem
+from .conftest import public_pem, release_key
 
 CUSTOMER: dict[str, Any] = {
     "id": "cus_3kT9wQ2mZ8bX5vL1nR7pY4cD",
@@ -355,6 +355,7 @@ def test_timeouts_retried_then_raised(
 def _sandbox_client(
     server: SandboxServer, key: rsa.RSAPrivateKey, http: httpx.Client
 ) -> tuple[NuveraClient, list[str]]:
+    release_key(server.sandbox, key)
     app = server.sandbox.create_application(
         name="skew",
         permissions=["CUSTOMERS_READ", "CUSTOMERS_WRITE"],
@@ -418,6 +419,7 @@ def test_skew_retried_only_once(conf_key: rsa.RSAPrivateKey, api_key: str) -> No
 async def test_async_skew(server: SandboxServer, conf_key: rsa.RSAPrivateKey) -> None:
     server.sandbox.clock_offset = -200
     try:
+        release_key(server.sandbox, conf_key)
         app = server.sandbox.create_application(
             name="askew",
             permissions=["CUSTOMERS_READ"],

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nuvera_client import AsyncNuveraClient, NuveraClient, errors
 from nuvera_client.sandbox import Sandbox, SandboxError, SandboxServer
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 from . import _ref
 from ._capture import Captured, capture_server, error_body

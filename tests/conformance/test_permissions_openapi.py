@@ -248,6 +248,7 @@ def test_openapi_error_codes_cover_the_protocol(spec: dict[str, Any]) -> None:
         "method_not_allowed",
         "payload_too_large",
         "unsupported_media_type",
+        "unsupported_content_encoding",
         "validation_failed",
         "rate_limited",
         "internal_error",

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from nuvera_client.sandbox import SandboxServer
 
 from . import _ref
-from .conftest import Caller, FakeClock, assert_error, make_caller
+from .conftest import Caller, FakeClock, assert_error, make_caller, release_key
 
 AUTH = "authentication_error"
 LIST = "/v1/customers"
@@ -333,6 +333,7 @@ def test_8_removed_signing_key(
     from .conftest import public_pem
 
     old_kid = _ref.kid_of(caller.key)
+    release_key(server.sandbox, other_key)
     new_kid = server.sandbox.add_signing_key(caller.app_id, public_pem(other_key))
     assert new_kid == _ref.kid_of(other_key)
     assert caller.send("GET", LIST).status == 200
@@ -849,6 +850,7 @@ def test_ids_and_keys_issued_by_the_sandbox(
 
     from .conftest import public_pem
 
+    release_key(server.sandbox, conf_key)
     app = server.sandbox.create_application(
         name="ids",
         permissions=["CUSTOMERS_READ", "CUSTOMERS_WRITE"],

@@ -30,7 +30,8 @@ ERROR_CODES = {
     # §3.1 and §6
     "idempotency_key_required", "invalid_idempotency_key", "idempotency_conflict",
     "idempotency_in_progress", "invalid_request", "not_found", "method_not_allowed",
-    "payload_too_large", "unsupported_media_type", "validation_failed", "rate_limited",
+    "payload_too_large", "unsupported_media_type", "unsupported_content_encoding",
+    "validation_failed", "rate_limited",
     "internal_error", "unavailable",
     # resources.md
     "invalid_state",

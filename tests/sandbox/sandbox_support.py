@@ -10,13 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox_mint import claims, kid_of, mint
 
 from nuvera_client.sandbox import CreatedApplication, Sandbox
-from nuvera_client.sandbox._routing import (
-    ApiProblem,
-    Endpoint,
-    Reply,
-    RequestContext,
-    validation_failed,
-)
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._problems import ApiProblem, validation_failed
 
 T0 = 1_800_000_000  # a fixed server time for the tables
 
@@ -172,6 +167,20 @@ class Caller:
         body: bytes = b"",
     ) -> httpx.Response:
         return self.client.request(method, target, content=body, headers=headers)
+
+
+def release_keys(sandbox: Sandbox, *keys: rsa.RSAPrivateKey) -> None:
+    """Remove ``keys`` from earlier tests' applications on a shared sandbox.
+
+    A public key is active on one application at a time (PROTOCOL §1.2).
+    """
+    with sandbox.store.transaction() as db:
+        for key in keys:
+            db.execute(
+                "UPDATE signing_keys SET status = 'removed'"
+                " WHERE kid = ? AND status = 'active'",
+                (kid_of(key.public_key()),),
+            )
 
 
 def make_sandbox(clock: Clock, **kwargs: Any) -> Sandbox:

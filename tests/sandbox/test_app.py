@@ -13,7 +13,7 @@ from sandbox_mint import mint, public_pem
 from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
-from nuvera_client.sandbox._routing import Endpoint, Reply, RequestContext
+from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
 
 
 def test_verified_request_succeeds_with_date_and_request_id(caller: Caller) -> None:
@@ -128,14 +128,14 @@ def test_idempotent_replay_returns_the_stored_response(caller: Caller) -> None:
 
 
 def test_idempotency_keys_are_scoped_to_the_application(
-    caller: Caller, rsa_key: rsa.RSAPrivateKey
+    caller: Caller, rsa_key_2: rsa.RSAPrivateKey
 ) -> None:
     key = [("idempotency-key", "shared")]
     caller.send("POST", "/v1/payments", b"{}", extra=key)
     app2 = caller.sandbox.create_application(
-        name="b", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
+        name="b", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key_2)
     )
-    other = Caller(caller.sandbox, caller.clock, caller.client, app2, rsa_key)
+    other = Caller(caller.sandbox, caller.clock, caller.client, app2, rsa_key_2)
     response = other.send("POST", "/v1/payments", b'{"different":1}', extra=key)
     assert response.status_code == 201
     assert "idempotent-replayed" not in response.headers

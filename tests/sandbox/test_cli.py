@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox_mint import claims, kid_of, mint, public_pem
 
 from nuvera_client._cli import main
+from nuvera_client.sandbox._app import USAGE_FLUSH_DELAY
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -395,10 +397,16 @@ def test_cli_acts_on_the_state_file_while_the_server_runs(
         == "api_key_revoked"
     )
     assert _get(base_url, new_key, rsa_key, "/v1/nothing").status_code == 404
-    _, out, _ = run(capsys, "app", "show", app_id, "--state", state, "--json")
-    keys = json.loads(out)["api_keys"]
-    assert keys[0]["request_count"] == 1
-    assert keys[1]["request_count"] == 1
+    # Usage is batched: it reaches the file within USAGE_FLUSH_DELAY, not at once.
+    deadline = time.monotonic() + 5
+    while True:
+        _, out, _ = run(capsys, "app", "show", app_id, "--state", state, "--json")
+        keys = json.loads(out)["api_keys"]
+        counts = [key["request_count"] for key in keys]
+        if counts == [1, 1] or time.monotonic() > deadline:
+            break
+        time.sleep(USAGE_FLUSH_DELAY)
+    assert counts == [1, 1]
 
 
 def test_restarting_the_server_loses_nothing(

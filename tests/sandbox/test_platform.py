@@ -156,7 +156,9 @@ def test_disable_and_enable(caller: Caller) -> None:
     assert caller.send("GET", "/v1/customers").status_code == 200
 
 
-def test_roles(sandbox: Sandbox, rsa_key: rsa.RSAPrivateKey) -> None:
+def test_roles(
+    sandbox: Sandbox, rsa_key: rsa.RSAPrivateKey, rsa_key_2: rsa.RSAPrivateKey
+) -> None:
     pem = public_pem(rsa_key)
     app = sandbox.create_application(name="a", permissions=[], public_key_pem=pem)
     # A partner of another organisation sees nothing of ours.
@@ -168,7 +170,10 @@ def test_roles(sandbox: Sandbox, rsa_key: rsa.RSAPrivateKey) -> None:
         sandbox.disable_application(app.id, actor="bob@other.example")
     assert sandbox.list_applications(actor="bob@other.example") == []
     other = sandbox.create_application(
-        name="b", permissions=[], public_key_pem=pem, actor="bob@other.example"
+        name="b",
+        permissions=[],
+        public_key_pem=public_pem(rsa_key_2),
+        actor="bob@other.example",
     )
     assert [a.id for a in sandbox.list_applications()] == [app.id]
     # A Nuvera admin: support view, disable/enable, permissions, assisted rotation.
@@ -282,7 +287,8 @@ def test_replay_store_is_purged(caller: Caller) -> None:
 
 
 def test_api_key_worked_example() -> None:
-    from nuvera_client.sandbox._credentials import api_key_check, sha256_hex
+    from nuvera_client.sandbox._credentials import api_key_check
+    from nuvera_client.sandbox._encoding import sha256_hex
 
     body = "nvk_test_Q7sUMv3k9ZbXc2LpR8wNf4HjT6yGd1Ae"
     assert api_key_check(body) == "2XuHxe"

@@ -15,7 +15,13 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox_mint import MISSING, b64, canonical, claims, kid_of, mint, public_pem
-from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
+from sandbox_support import (
+    ALL_PERMISSIONS,
+    Caller,
+    Clock,
+    make_sandbox,
+    release_keys,
+)
 
 from nuvera_client.sandbox import Sandbox
 
@@ -699,6 +705,7 @@ def env(
         sb, clock, base_url = request.getfixturevalue("served")
         clock.t = Clock().t
         client = httpx.Client(base_url=base_url)
+        release_keys(sb, rsa_key, rsa_key_2)
     app = sb.create_application(
         name="svc", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt_verifier import b64url_decode, verify
 
-from nuvera_client import RequestSigner
+from nuvera_client import ApiKey, RequestSigner
+from nuvera_client.errors import InvalidApiKeyError
 from nuvera_client.keys import kid_of, load_private_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,3 +172,81 @@ def test_vector_accepted_by_pyjwt(case: dict[str, Any]) -> None:
     assert claims == json.loads(case["output"]["payload_json"])
     header = jwt.get_unverified_header(case["output"]["token"])
     assert header == {"alg": "RS256", "kid": case["output"]["kid"], "typ": "JWT"}
+
+
+STAGES = (
+    "signed_uri",
+    "body_hash",
+    "kid",
+    "header_json",
+    "payload_json",
+    "signing_input",
+    "token",
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+def test_every_vector_has_every_stage_and_a_signing_only_flag(
+    case: dict[str, Any],
+) -> None:
+    assert set(STAGES) <= set(case["output"])
+    assert isinstance(case["signing_only"], bool)
+    assert ("signing_only_reason" in case) is case["signing_only"]
+    inputs = case["input"]
+    # body_base64 is padded standard base64 (unlike the token's base64url).
+    assert len(inputs["body_base64"]) % 4 == 0
+    assert base64.b64encode(_body(inputs)).decode() == inputs["body_base64"]
+
+
+def test_signing_only_vectors_are_the_ones_the_api_refuses() -> None:
+    marked = {case["name"] for case in CASES if case["signing_only"]}
+    assert marked == {"put-json", "get-reserved-encodings", "get-unencoded-brackets"}
+    payments = [c for c in CASES if c["input"]["uri"] == "/v1/payments"]
+    for case in payments:  # POST /v1/payments needs an Idempotency-Key (§2)
+        assert case["input"]["headers"]["idempotency-key"]
+
+
+API_KEYS = VECTORS["api_keys"]
+
+
+@pytest.mark.parametrize("vector", API_KEYS, ids=lambda v: v["key"] or "empty")
+def test_api_key_vector(vector: dict[str, Any]) -> None:
+    if not vector["valid"]:
+        with pytest.raises(InvalidApiKeyError) as caught:
+            ApiKey.parse(vector["key"])
+        assert caught.value.reason == vector["reason"]
+        return
+    parsed = ApiKey.parse(vector["key"])
+    assert parsed.env == vector["env"]
+    assert parsed.reveal() == vector["key"]
+    key = vector["key"]
+    assert key == f"nvk_{vector['env']}_{vector['random']}{vector['check']}"
+    assert (key[:13], key[-4:]) == (vector["prefix"], vector["last_four"])
+    assert zlib.crc32(key[:-6].encode()) == vector["crc32"]
+    assert hashlib.sha256(key.encode()).hexdigest() == vector["sha256"]
+
+
+def test_api_key_vectors_cover_every_reason_and_padding() -> None:
+    reasons = {v["reason"] for v in API_KEYS if not v["valid"]}
+    assert reasons == {
+        "empty",
+        "prefix",
+        "environment",
+        "length",
+        "charset",
+        "checksum",
+    }
+    assert any(v["valid"] and v["check"].startswith("0") for v in API_KEYS)
+    assert {v["env"] for v in API_KEYS if v["valid"]} == {"live", "test"}
+
+
+@pytest.mark.parametrize("vector", VECTORS["kids"], ids=lambda v: v["key"])
+def test_kid_vector(vector: dict[str, Any]) -> None:
+    key = load_private_key(_pem(vector["key"]))
+    assert kid_of(key) == vector["kid"] == VECTORS["keys"][vector["key"]]["kid"]
+    assert vector["thumbprint_input"] == json.dumps(
+        vector["public_jwk"], sort_keys=True, separators=(",", ":")
+    )
+    digest = hashlib.sha256(vector["thumbprint_input"].encode()).digest()
+    assert digest.hex() == vector["thumbprint_sha256_hex"]
+    assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == vector["kid"]

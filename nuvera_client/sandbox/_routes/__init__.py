@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from nuvera_client.sandbox._handlers import Endpoint
 from nuvera_client.sandbox._routes import (
     beneficiaries,
     crypto,
@@ -18,7 +19,6 @@ from nuvera_client.sandbox._routes import (
     screening,
     support,
 )
-from nuvera_client.sandbox._routing import Endpoint
 
 __all__ = ["ENDPOINTS", "SCHEMA_SQL", "seed"]
 

@@ -9,14 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from nuvera_client.sandbox._routing import (
-    JSON,
-    ApiProblem,
-    Reply,
-    RequestContext,
-    not_found,
-    validation_failed,
-)
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import ApiProblem, not_found, validation_failed
 
 ID_PATTERNS = {
     prefix: re.compile(rf"{prefix}_[0-9A-Za-z]+")

@@ -14,12 +14,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from nuvera_client.sandbox._handlers import RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes._common import (
     check_body_size,
     invalid_request,
     payload_too_large,
 )
-from nuvera_client.sandbox._routing import RequestContext
 
 CHUNK_BYTES = 64 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -90,17 +91,31 @@ def _clean_filename(raw: str | None) -> str:
     return name[:MAX_FILENAME] or "upload"
 
 
-async def read_upload(part: UploadFile, max_bytes: int) -> Upload:
-    """Read a file part once, in chunks, for its size and SHA-256 (413 past limit)."""
+def read_upload(part: UploadFile, max_bytes: int, field: str = "file") -> Upload:
+    """Read a file part once, in chunks, for its size and SHA-256 (413 past limit).
+
+    Reads the part's spooled file synchronously (a local temporary file), so a handler
+    may call it inside its store transaction without suspending.
+
+    Raises:
+        ApiProblem: 413 past ``max_bytes``; 422 when the part's ``Content-Type``
+            holds a character outside visible ASCII, SP and HTAB (it is sent back as
+            a header on download).
+    """
+    raw_type = part.content_type or ""
+    if any(not (0x20 <= ord(ch) <= 0x7E or ch == "\t") for ch in raw_type):
+        raise validation_failed(
+            {field: "the part Content-Type may hold only visible ASCII, SP and HTAB"}
+        )
     digest = hashlib.sha256()
     size = 0
-    await part.seek(0)
-    while chunk := await part.read(CHUNK_BYTES):
+    part.file.seek(0)
+    while chunk := part.file.read(CHUNK_BYTES):
         size += len(chunk)
         if size > max_bytes:
             raise payload_too_large(max_bytes)
         digest.update(chunk)
-    content_type = (part.content_type or "").strip()
+    content_type = raw_type.strip(" \t")
     if not _CONTENT_TYPE_RE.fullmatch(content_type):
         content_type = DEFAULT_CONTENT_TYPE
     return Upload(
@@ -108,18 +123,19 @@ async def read_upload(part: UploadFile, max_bytes: int) -> Upload:
     )
 
 
-async def store_content(
+def store_content(
     db: sqlite3.Connection, table: str, rowid: int, upload: Upload
 ) -> None:
     """Write the part's bytes into ``table.content`` of row ``rowid`` (a zeroblob)."""
-    await upload.part.seek(0)
+    source = upload.part.file
+    source.seek(0)
     if hasattr(db, "blobopen") and upload.size:
         # Python 3.11+: write in chunks, never holding the whole file in memory.
         with db.blobopen(table, "content", rowid) as blob:
-            while chunk := await upload.part.read(CHUNK_BYTES):
+            while chunk := source.read(CHUNK_BYTES):
                 blob.write(chunk)
         return
-    data = await upload.part.read()
+    data = source.read()
     db.execute(
         f"UPDATE {table} SET content = ? WHERE seq = ?",  # noqa: S608 - fixed table names
         (data, rowid),

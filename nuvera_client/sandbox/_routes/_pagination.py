@@ -9,17 +9,13 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes._common import (
     ID_PATTERNS,
     check_query,
     json_reply,
     rows,
-)
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
-    validation_failed,
 )
 
 DEFAULT_LIMIT = 10

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import not_found
 from nuvera_client.sandbox._routes._common import (
     dump_metadata,
     now_ts,
@@ -15,7 +17,6 @@ from nuvera_client.sandbox._routes._common import (
     stored,
 )
 from nuvera_client.sandbox._routes._pagination import list_page
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes._common import ID_PATTERNS
-from nuvera_client.sandbox._routing import JSON, validation_failed
 
 METADATA_MAX_KEYS = 20
 METADATA_KEY_MAX = 40

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
 from nuvera_client.sandbox._routes import crypto, customers, screening
 from nuvera_client.sandbox._routes._banking import (
     BIC_RE,
@@ -32,7 +33,6 @@ from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS beneficiaries (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import not_found
 from nuvera_client.sandbox._routes._common import (
     check_query,
     json_reply,
@@ -15,7 +17,6 @@ from nuvera_client.sandbox._routes._pagination import (
     list_page,
     page_params,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext, not_found
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS crypto_networks (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
 from nuvera_client.sandbox._routes import screening
 from nuvera_client.sandbox._routes._common import (
     check_query,
@@ -25,11 +26,6 @@ from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
-)
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
 )
 
 SCHEMA = """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
     ID_PATTERNS,
@@ -27,12 +29,6 @@ from nuvera_client.sandbox._routes._pagination import (
     page_params,
 )
 from nuvera_client.sandbox._routes._tables import OwnedTable
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
-    validation_failed,
-)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -126,7 +122,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
         errors["file"] = "give exactly one file part"
     upload = None
     if len(parts) == 1:
-        upload = await read_upload(parts[0], ctx.max_body_bytes)
+        upload = read_upload(parts[0], ctx.max_body_bytes)
         if upload.size == 0:
             errors["file"] = "the file is empty"
     if errors:
@@ -153,7 +149,7 @@ async def upload_document(ctx: RequestContext) -> Reply:
     )
     if cursor.lastrowid is None:
         raise RuntimeError("document insert returned no row id")
-    await store_content(ctx.db, "documents", cursor.lastrowid, upload)
+    store_content(ctx.db, "documents", cursor.lastrowid, upload)
     if doc_type in IDENTITY_TYPES:
         _start_kyc(ctx, customer)
     return json_reply(render(_DOCUMENTS.written(ctx, document_id)), 201)

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
 from nuvera_client.sandbox._routes import beneficiaries, crypto, customers
 from nuvera_client.sandbox._routes._banking import FIAT_MINOR_UNITS
 from nuvera_client.sandbox._routes._common import (
@@ -31,7 +32,6 @@ from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
 )
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
 from nuvera_client.sandbox._routes._common import (
     check_query,
     fresh_id,
@@ -17,7 +18,6 @@ from nuvera_client.sandbox._routes._pagination import (
     page_params,
 )
 from nuvera_client.sandbox._routes._tables import OwnedTable
-from nuvera_client.sandbox._routing import JSON, Reply, RequestContext
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS screening_results (

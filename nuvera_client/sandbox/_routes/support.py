@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from nuvera_client.sandbox._handlers import JSON, Reply, RequestContext
+from nuvera_client.sandbox._problems import validation_failed
 from nuvera_client.sandbox._routes import customers
 from nuvera_client.sandbox._routes._common import (
     check_query,
@@ -33,12 +35,6 @@ from nuvera_client.sandbox._routes._tables import OwnedTable
 from nuvera_client.sandbox._routes._validation import (
     MISSING,
     Validator,
-)
-from nuvera_client.sandbox._routing import (
-    JSON,
-    Reply,
-    RequestContext,
-    validation_failed,
 )
 
 SCHEMA = """
@@ -160,7 +156,7 @@ async def _add_message(
         )
         if cursor.lastrowid is None:
             raise RuntimeError("attachment insert returned no row id")
-        await store_content(ctx.db, "support_attachments", cursor.lastrowid, upload)
+        store_content(ctx.db, "support_attachments", cursor.lastrowid, upload)
     # The sandbox's support desk answers every partner message at once.
     ctx.db.execute(
         "INSERT INTO support_messages (id, application_id, ticket_id, author, body,"
@@ -261,7 +257,7 @@ async def _multipart_message(ctx: RequestContext) -> tuple[str, list[Upload]]:
     if errors:
         raise validation_failed(errors)
     uploads = [
-        await read_upload(part, ctx.max_body_bytes)
+        read_upload(part, ctx.max_body_bytes, "attachments")
         for part in form.files.get("attachments", [])
     ]
     return text or "", uploads

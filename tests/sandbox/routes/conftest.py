@@ -18,8 +18,9 @@ import pytest
 from starlette.datastructures import FormData, Headers
 from starlette.formparsers import MultiPartParser
 
+from nuvera_client.sandbox._handlers import Endpoint, RequestContext
+from nuvera_client.sandbox._problems import ApiProblem
 from nuvera_client.sandbox._routes import ENDPOINTS, SCHEMA_SQL, seed
-from nuvera_client.sandbox._routing import ApiProblem, Endpoint, RequestContext
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml"
@@ -137,9 +138,9 @@ class Api:
             path_params=params,
             query=parse_qsl(parts.query, keep_blank_values=True),
             headers=Headers({"content-type": ctype} if ctype else {}),
-            body=body,
+            read_body=lambda: body,
             content_type=ctype,
-            db=self.db,
+            open_db=lambda: self.db,
             now=self.now,
             max_body_bytes=self.max_body_bytes,
             new_id=self._new_id,
