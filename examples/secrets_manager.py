@@ -81,6 +81,8 @@ def main() -> None:
 
         # 2. API key: rotate (old key in its grace period), publish, revoke the old.
         rotated = sandbox.rotate_api_key(app.id, grace_period=3600)
+        if rotated.api_key is None:  # only when a Nuvera admin started the rotation
+            raise SystemExit("reveal it first: nuvera sandbox keys reveal-api-key")
         secret["api_key"] = rotated.api_key
         aws.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(secret))
         sandbox.revoke_api_key(app.id, app.api_key[:13])

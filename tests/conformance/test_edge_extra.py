@@ -161,6 +161,7 @@ def test_at_most_two_active_api_keys(
         return  # refused: fine
     working = []
     for key in (first, second, third):
+        assert key is not None
         c.api_key = key
         working.append(c.send("GET", LIST).status == 200)
     assert sum(working) <= 2, working

@@ -98,6 +98,7 @@ def test_3_rotated_key_usable_in_grace_then_revoked(
     assert c.send("GET", LIST).status == 200
     clock.t += 1  # now == expires_at: revoked (§3.1 "now >= expires_at")
     assert_error(c.send("GET", LIST), 401, AUTH, "api_key_revoked")
+    assert rotated.api_key is not None
     c.api_key = rotated.api_key
     assert c.send("GET", LIST).status == 200
 

@@ -269,6 +269,7 @@ def test_rotation_under_load_with_credential_provider(
             sandbox.remove_signing_key(app.id, app.kid)  # -> unknown_signing_key
             time.sleep(0.3)
             rotated = sandbox.rotate_api_key(app.id)
+            assert rotated.api_key is not None
             store["current"] = Credentials(rotated.api_key, new_key)
             sandbox.revoke_api_key(app.id, ApiKey.parse(app.api_key).prefix)
 

@@ -146,6 +146,7 @@ class Partner:
         """Step 2a: issue a new API key (old one in its grace period), publish it."""
         old = self.api_key
         rotated = self.server.sandbox.rotate_api_key(self.app_id, grace_period=3600)
+        assert rotated.api_key is not None  # a partner rotated: the key is shown
         self.api_key = rotated.api_key
         self.publish()
         return ApiKey.parse(old).prefix

@@ -87,6 +87,7 @@ def test_rotation_keeps_the_old_key_for_the_grace_period(caller: Caller) -> None
     sb, app = caller.sandbox, caller.app
     rotated = sb.rotate_api_key(app.id, grace_period=3600)
     assert rotated.previous_prefixes == (app.api_key[:13],)
+    assert rotated.api_key is not None
     assert rotated.api_key not in repr(rotated)
     assert caller.send("GET", "/v1/customers").status_code == 200
     assert (
@@ -251,6 +252,7 @@ def test_state_file_never_contains_the_key_and_survives_restart(
         idem = [("idempotency-key", "persist")]
         first = c.send("POST", "/v1/payments", b"{}", extra=idem)
     sb.close()
+    assert rotated.api_key is not None
     for path in tmp_path.iterdir():  # the database, its WAL and shared memory
         data = path.read_bytes()
         for secret in (app.api_key, rotated.api_key, app.api_key[13:], token):
@@ -309,4 +311,5 @@ def test_pretty_printers_do_not_show_secrets(sandbox: Sandbox) -> None:
     rotated = sandbox.rotate_api_key(app.id)
     assert app.api_key not in pretty(app)
     assert "PRIVATE" not in pretty(app)
+    assert rotated.api_key is not None
     assert rotated.api_key not in pretty(rotated)

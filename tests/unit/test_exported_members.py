@@ -23,7 +23,9 @@ PRIVATE_MODULES = ("nuvera_client._cli",)
 # Control flow inside the sandbox server, caught there and turned into an HTTP error
 # or a SandboxError; no user of the package meets them.
 INTERNAL = {
-    "nuvera_client.sandbox._routing": {"ApiProblem"},
+    "nuvera_client.sandbox._problems": {"ApiProblem"},
+    "nuvera_client.sandbox._body": {"Disconnected"},
+    "nuvera_client.sandbox.console._web": {"Refused"},
     "nuvera_client.sandbox._credentials": {"KeyMaterialError"},
     # Raised while a response body is read, turned into InvalidResponseError.
     "nuvera_client._transfer": {"BodyTooLarge"},
