@@ -72,7 +72,8 @@ def _kid(key: rsa.RSAPrivateKey) -> str:
     [
         (lambda k: _token(k).rsplit(".", 1)[0], "malformed_token"),
         (lambda k: _token(k) + "=", "malformed_token"),
-        (lambda k: _token(k).replace("-", "+"), "malformed_token"),
+        # Standard base64, not base64url: "+" (a token may hold no "-" to replace).
+        (lambda k: _token(k)[:-1] + "+", "malformed_token"),
         (lambda k: _token(k, {"alg": "none", "kid": _kid(k)}), "unsupported_algorithm"),
         (
             lambda k: _token(k, {"alg": "PS256", "kid": _kid(k)}),
