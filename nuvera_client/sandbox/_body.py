@@ -42,7 +42,7 @@ class RequestBody:
         # Most bodies are small: a BytesIO until the first chunk asks for more.
         self.file: IO[bytes] = io.BytesIO()
         self.too_large = False
-        self._content: bytes | None = None
+        self._whole: bytes | None = None
 
     async def read(self, receive: Receive) -> None:
         while True:
@@ -67,10 +67,10 @@ class RequestBody:
 
     def content(self) -> bytes:
         """Return the kept bytes (read once from the spool, then remembered)."""
-        if self._content is None:
+        if self._whole is None:
             self.file.seek(0)
-            self._content = self.file.read()
-        return self._content
+            self._whole = self.file.read()
+        return self._whole
 
     def gunzip(self) -> None:
         """Replace the kept bytes by their gzip decompression, bounded by ``limit``.
