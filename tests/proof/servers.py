@@ -7,7 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nuvera_client.sandbox import PERMISSIONS, CreatedApplication, Sandbox
+from nuvera_client.sandbox import (
+    DEFAULT_MAX_BODY_BYTES,
+    PERMISSIONS,
+    CreatedApplication,
+    Sandbox,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +31,13 @@ class Running:
 
 @contextmanager
 def running_sandbox(
-    state: Path | None = None, *, rate_limit: float | None = None
+    state: Path | None = None,
+    *,
+    rate_limit: float | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Iterator[Running]:
     """Serve a fresh sandbox on 127.0.0.1 (a free port) for the block."""
-    sandbox = Sandbox(state, rate_limit=rate_limit)
+    sandbox = Sandbox(state, rate_limit=rate_limit, max_body_bytes=max_body_bytes)
     try:
         app = sandbox.create_application(name="proof", permissions=list(PERMISSIONS))
         with sandbox.serve() as server:
