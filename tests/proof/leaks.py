@@ -26,7 +26,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES: dict[str, re.Pattern[str]] = {
     "api key": re.compile(r"nvk_(?:live|test)_[0-9A-Za-z]{38}"),
-    "PEM private key": re.compile(r"-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----"),
+    # A header alone is a test input (garbage keys); a key has a body after it.
+    "PEM private key": re.compile(
+        r"-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----"
+        r"(?:\\n|\s)+[A-Za-z0-9+/=\s\\n]{200,}"
+    ),
     "RS256 JWS": re.compile(r"eyJ[\w-]{20,}\.eyJ[\w-]{20,}\.[\w-]{300,}"),
     "JWK private exponent": re.compile(r'"d"\s*:\s*"[\w-]{300,}"'),
 }

@@ -8,14 +8,18 @@ longer, and under atheris where it installs.
 from __future__ import annotations
 
 import json
+import os
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from proof import fuzz_targets as targets
 
+# scripts/prove raises the count through NUVERA_PROOF_EXAMPLES.
 QUICK = settings(
-    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck)
+    max_examples=int(os.environ.get("NUVERA_PROOF_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
