@@ -102,3 +102,20 @@ def test_charset_checked_at_every_random_position(position: int, bad: str) -> No
     with pytest.raises(InvalidApiKeyError) as info:
         ApiKey.parse(key)
     assert info.value.reason == "charset"
+
+
+@pytest.mark.parametrize(
+    ("target", "signed"),
+    [
+        ("/v1/x?q=what?", "/v1/x?q=what?"),
+        ("/v1/x??", "/v1/x??"),
+        ("/v1/x?", "/v1/x"),
+        ("/v1/x", "/v1/x"),
+    ],
+)
+def test_signer_drops_only_a_bare_question_mark(
+    rsa_key: rsa.RSAPrivateKey, target: str, signed: str
+) -> None:
+    from nuvera_client import RequestSigner
+
+    assert RequestSigner(rsa_key).claims("GET", target)["uri"] == signed
