@@ -76,6 +76,16 @@ def sandbox() -> _Sandbox:
     return _Sandbox()
 
 
+def close() -> None:
+    """Release the shared sandbox (its store and clients), if one was made."""
+    if sandbox.cache_info().currsize:
+        env = sandbox()
+        env.http.close()
+        env.raw.close()
+        env.sandbox.close()
+        sandbox.cache_clear()
+
+
 def _error_code(response: httpx.Response) -> str:
     body = response.json()
     assert set(body) == {"error"}, body
