@@ -44,6 +44,8 @@ FAULTS = (
     "burst_429_retry_after",
     "burst_503",
 )
+# The server answers in milliseconds; a read deadline of 0.1 ms always passes first.
+SLOW_TIMEOUT = {"connect": 5.0, "read": 0.0001, "write": 5.0, "pool": 5.0}
 # Half the attempts go through untouched, the rest share the faults.
 WEIGHTS = (7, 1, 1, 1, 1, 1, 1, 1)
 
@@ -56,6 +58,10 @@ class Ledger:
     faults: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=lambda: random.Random(17))
+
+    def note(self, event: str) -> None:
+        with self.lock:
+            self.faults[event] += 1
 
     def attempt(self, request: httpx.Request) -> str:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -102,15 +108,21 @@ class FaultyTransport(httpx.BaseTransport):
             raise httpx.ConnectError("injected: reset before send", request=request)
         if fault.startswith("burst_"):
             return _synthetic(fault, request)
-        response = self.inner.handle_request(request)
-        if fault in ("reset_after_send", "timeout_after_send"):
+        if fault == "timeout_after_send":
+            # A real read timeout: the server gets the request and acts, the
+            # client stops waiting for the answer (httpx's "timeout" extension).
+            request.extensions["timeout"] = SLOW_TIMEOUT
+        try:
+            response = self.inner.handle_request(request)
+        except httpx.TimeoutException:
+            self.ledger.note("read_timeouts_observed")
+            raise
+        if fault == "reset_after_send":
             response.read()
             response.close()
-            if fault == "reset_after_send":
-                raise httpx.RemoteProtocolError(
-                    "injected: reset after send", request=request
-                )
-            raise httpx.ReadTimeout("injected: slow past the timeout", request=request)
+            raise httpx.RemoteProtocolError(
+                "injected: reset after send", request=request
+            )
         return response
 
     def close(self) -> None:
@@ -130,15 +142,19 @@ class AsyncFaultyTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("injected: reset before send", request=request)
         if fault.startswith("burst_"):
             return _synthetic(fault, request)
-        response = await self.inner.handle_async_request(request)
-        if fault in ("reset_after_send", "timeout_after_send"):
+        if fault == "timeout_after_send":
+            request.extensions["timeout"] = SLOW_TIMEOUT
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TimeoutException:
+            self.ledger.note("read_timeouts_observed")
+            raise
+        if fault == "reset_after_send":
             await response.aread()
             await response.aclose()
-            if fault == "reset_after_send":
-                raise httpx.RemoteProtocolError(
-                    "injected: reset after send", request=request
-                )
-            raise httpx.ReadTimeout("injected: slow past the timeout", request=request)
+            raise httpx.RemoteProtocolError(
+                "injected: reset after send", request=request
+            )
         return response
 
     async def aclose(self) -> None:
