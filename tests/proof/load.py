@@ -1,8 +1,8 @@
 """Load: N signed requests from the async client to a sandbox process over loopback.
 
-The sandbox runs in its own process (``nuvera sandbox serve``) on a state file, so
-client and server do not share a GIL. Every attempt's ``jti`` is recorded from the
-request the client sends (an httpx event hook); all must be distinct, and every
+The sandbox runs in its own process (:mod:`proof.load_server`) on a state file, so
+client and server do not share a GIL; it counts every ``jti`` it receives, so the
+client runs unhooked on its own fast path. All ``jti`` must be distinct, and every
 call must succeed or fail with an explained error (none is expected).
 
     python -m proof.load --requests 100000 --concurrency 100
@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -24,8 +23,6 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from nuvera_client import AsyncNuveraClient
 from nuvera_client.errors import NuveraError
@@ -63,22 +60,22 @@ def run(requests: int = 1000, concurrency: int = 100) -> dict[str, Any]:
             )
         assert app.private_key_pem is not None
         port = _free_port()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        counts = Path(tmp) / "server.json"
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "nuvera_client",
-                "sandbox",
-                "serve",
-                "--port",
-                str(port),
+                "proof.load_server",
                 "--state",
                 str(state),
+                "--port",
+                str(port),
+                "--out",
+                str(counts),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
         )
         try:
             _wait_listening(port, proc)
@@ -86,22 +83,22 @@ def run(requests: int = 1000, concurrency: int = 100) -> dict[str, Any]:
                 _drive(f"http://127.0.0.1:{port}", app, requests, concurrency)
             )
         finally:
-            proc.terminate()
-            proc.wait(30)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server_cpu = (after.ru_utime - before.ru_utime) + (
-            after.ru_stime - before.ru_stime
-        )
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        server = json.loads(counts.read_text(encoding="utf-8"))
         with Sandbox(state) as sandbox:
             view = sandbox.get_application(app.id)
             verified = sum(key.request_count for key in view.api_keys)
     seconds = client_result["seconds"]
+    cpu = server["cpu_seconds"]
     client_result.update(
+        server_requests=server["requests"],
         server_verified_requests=verified,
-        server_cpu_seconds=round(server_cpu, 1),
-        server_requests_per_cpu_second=round(verified / server_cpu, 1)
-        if server_cpu
-        else None,
+        attempts=server["attempts_with_token"],
+        distinct_jti=server["distinct_jti"],
+        reused_jti=server["reused_jti"],
+        server_cpu_seconds=cpu,
+        server_requests_per_cpu_second=round(verified / cpu, 1) if cpu else None,
         server_requests_per_second=round(verified / seconds, 1) if seconds else None,
     )
     return client_result
@@ -110,33 +107,14 @@ def run(requests: int = 1000, concurrency: int = 100) -> dict[str, Any]:
 async def _drive(
     base_url: str, app: Any, total: int, concurrency: int
 ) -> dict[str, Any]:
-    jtis: Counter[str] = Counter()
-
-    async def record(request: httpx.Request) -> None:
-        token = request.headers["authorization"].removeprefix("Bearer ")
-        payload = token.split(".")[1]
-        claims = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
-        jtis[claims["jti"]] += 1
-
-    http = httpx.AsyncClient(
-        event_hooks={"request": [record]},
-        limits=httpx.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency
-        ),
-        timeout=60,
-    )
     errors: Counter[str] = Counter()
     done = 0
     started = time.monotonic()
     cpu_started = time.process_time()
-    async with (
-        http,
-        AsyncNuveraClient(
-            app.api_key, app.private_key_pem, base_url=base_url, http_client=http
-        ) as client,
-    ):
+    # The client's own connection pool and fast path, as a service would run it.
+    async with AsyncNuveraClient(
+        app.api_key, app.private_key_pem, base_url=base_url
+    ) as client:
         counter = iter(range(total))
 
         async def worker() -> None:
@@ -158,9 +136,6 @@ async def _drive(
         "succeeded": done,
         "failed": sum(errors.values()),
         "errors": dict(errors),
-        "attempts": sum(jtis.values()),
-        "distinct_jti": len(jtis),
-        "reused_jti": sum(n - 1 for n in jtis.values() if n > 1),
         "concurrency": concurrency,
         "seconds": round(seconds, 1),
         "client_requests_per_second": round(total / seconds, 1),
