@@ -170,9 +170,8 @@ def classify(ndjson: Path) -> list[dict[str, Any]]:
                 if check["status"] != "failure":
                     continue
                 failure = check["failure_info"]["failure"]
-                status, fields = _response(
-                    recorder.get("interactions", {}).get(case_id)
-                )
+                interaction = recorder.get("interactions", {}).get(case_id)
+                status, fields = _response(interaction)
                 kinds = {_rule(str(m)) for m in fields.values()} if fields else set()
                 explained = (
                     check["name"] == "positive_data_acceptance"
@@ -180,6 +179,10 @@ def classify(ndjson: Path) -> list[dict[str, Any]]:
                     and kinds
                     and UNCLASSIFIED not in kinds
                 )
+                if status == 400 and _body(interaction) == HTTP_LAYER_400:
+                    # A generated header broke HTTP framing (``content-length: }|``):
+                    # uvicorn answers before the API, on any path.
+                    kinds, explained = {"malformed HTTP framing"}, True
                 out.append(
                     {
                         "check": check["name"],
@@ -193,6 +196,17 @@ def classify(ndjson: Path) -> list[dict[str, Any]]:
                     }
                 )
     return out
+
+
+HTTP_LAYER_400 = b"Invalid HTTP request received."
+
+
+def _body(interaction: dict[str, Any] | None) -> bytes:
+    content = ((interaction or {}).get("response") or {}).get("content")
+    try:
+        return base64.b64decode(content["$base64"])
+    except (TypeError, KeyError, ValueError):
+        return b""
 
 
 def _response(interaction: dict[str, Any] | None) -> tuple[int | None, dict[str, Any]]:
