@@ -135,13 +135,14 @@ KNOWN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"^(must equal crypto_wallet\.asset|network .* does not carry .*|"
             r"not a valid .* address|"
             r"must be an ISO 4217 fiat currency for a bank account|"
-            r"must equal the beneficiary's currency.*)$",
+            r"must equal the beneficiary's currency.*|belongs to another customer)$",
         ),
         (
             "value rule beyond the schema",
             r"^(must be an IBAN.*|unknown (currency|asset|network) .*|must be greater "
             r"than 0|must be a decimal string.*|.*decimal places.*|customer is \w+|"
             r"beneficiary is \w+|the file is empty|.*check digits.*|"
+            r"(asset|network) \S+ is suspended|"
             r"must have at most \d+ (decimals|digits).*)$",
         ),
     )
