@@ -44,7 +44,6 @@ MODULES: dict[str, list[str]] = {
     "nuvera_client/_retry.py": ["tests/unit/test_retry.py", SURVIVORS],
     "nuvera_client/_auth.py": ["tests/unit/test_auth.py", SURVIVORS],
 }
-_STRING_CHANGE = re.compile(r'"XX.*XX"|\bXX|XX\b')
 
 
 def _scratch_copy(dest: Path) -> None:
@@ -85,8 +84,13 @@ def _mutmut(scratch: Path, *args: str, check: bool = False) -> str:
     return proc.stdout + proc.stderr
 
 
+_LITERAL_XX = re.compile(r"""(["'])XX(.*?)XX\1""")
+_ENCODINGS = ("ascii", "utf-8", "utf8", "latin-1")
+
+
 def _is_message_mutant(diff: str) -> bool:
-    """Only string text changed (``"XX...XX"``, case), in a message or docstring."""
+    """Only the text of a message changed: ``"XX...XX"`` around prose, or the case
+    of an encoding name (Python reads ``"ASCII"`` as ``"ascii"``)."""
     removed = [
         line[1:]
         for line in diff.splitlines()
@@ -100,9 +104,14 @@ def _is_message_mutant(diff: str) -> bool:
     if len(removed) != 1 or len(added) != 1:
         return False
     before, after = removed[0], added[0]
-    if _STRING_CHANGE.sub("", after.replace("XX", "")) == before.replace("XX", ""):
-        return True
-    return before.lower() == after.lower() and ('"' in before or "'" in before)
+    wrapped = _LITERAL_XX.search(after)
+    if wrapped and after.replace("XX", "") == before.replace("XX", ""):
+        return " " in wrapped.group(2)  # a sentence, not a value such as "test"
+    if before != after and before.lower() == after.lower():
+        literal = re.search(r"""(["'])(.*?)\1""", before)
+        prose = literal is not None and " " in literal.group(2)
+        return prose or any(name in before.lower() for name in _ENCODINGS)
+    return False
 
 
 def run_module(module: str, tests: list[str], children: int = 2) -> dict[str, Any]:

@@ -119,3 +119,57 @@ def test_signer_drops_only_a_bare_question_mark(
     from nuvera_client import RequestSigner
 
     assert RequestSigner(rsa_key).claims("GET", target)["uri"] == signed
+
+
+def _message(text: object) -> str:
+    with pytest.raises(InvalidApiKeyError) as info:
+        ApiKey.parse(text)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def test_api_key_messages_say_what_to_do() -> None:
+    good = ApiKey.generate("test").reveal()
+    assert _message(5) == "the API key must be a str, not int"
+    assert _message("  ") == "the API key is empty: pass api_key= or set NUVERA_API_KEY"
+    assert _message("sk_" + good[3:]) == (
+        "this is not a Nuvera API key: it must start with 'nvk_live_' or "
+        "'nvk_test_' (copy it from the API application's one-time display)"
+    )
+    assert _message("nvk_prod_" + good[9:]) == (
+        "the API key's environment must be 'live' or 'test' "
+        "(it must start with 'nvk_live_' or 'nvk_test_')"
+    )
+    assert _message(good[:-1]) == (
+        "the API key has 46 characters, expected 47: it looks truncated; copy the "
+        "whole key"
+    )
+    assert _message(good + "0") == (
+        "the API key has 48 characters, expected 47: it looks has extra characters; "
+        "copy the whole key"
+    )
+    bad = good[:20] + "-" + good[21:]
+    assert _message(bad) == (
+        "the API key contains characters outside 0-9, A-Z, a-z after its prefix: "
+        "check for a copy/paste error"
+    )
+    flipped = good[:-1] + ("0" if good[-1] != "0" else "1")
+    assert _message(flipped) == (
+        "the API key's checksum does not match: it was mistyped or altered; copy it "
+        "again"
+    )
+
+
+def test_generated_keys_default_to_test_and_remember_their_environment() -> None:
+    key = ApiKey.generate()
+    assert key.env == "test"
+    assert key.reveal().startswith("nvk_test_")
+    live = ApiKey.generate("live")
+    assert live.env == "live"
+    assert ApiKey.parse(live.reveal()).env == "live"
+
+
+def test_api_key_refuses_pickling_with_a_reason() -> None:
+    import pickle
+
+    with pytest.raises(TypeError, match=r"^ApiKey is not picklable: pass the key"):
+        pickle.dumps(ApiKey.generate())
