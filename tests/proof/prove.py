@@ -136,14 +136,15 @@ def stage_mutation(out: Path) -> tuple[bool, dict[str, Any]]:
     from proof.mutation import MODULES, run_module
 
     only = os.environ.get("PROVE_MUTATION_MODULES", "").split()
-    results = [
-        run_module(module, tests)
-        for module, tests in MODULES.items()
-        if not only or any(module.endswith(name) for name in only)
-    ]
-    (out / "mutation.json").write_text(
-        json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
+    results = []
+    for module, tests in MODULES.items():
+        if only and not any(module.endswith(name) for name in only):
+            continue
+        results.append(run_module(module, tests))
+        # Written after each module: a long run stopped half-way keeps what it did.
+        (out / "mutation.json").write_text(
+            json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
     return True, {
         r["module"]: {
             k: r[k]
