@@ -123,3 +123,16 @@ def test_only_clock_codes_carry_server_time(
     response = caller.send(*GET, token=caller.token(*GET, **overrides))
     assert response.status_code == 401
     assert "server_time" not in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize(("lifetime", "ok"), [(0, False), (1, True), (60, True)])
+def test_lifetime_lower_and_upper_bounds(
+    caller: Caller, lifetime: int, ok: bool
+) -> None:
+    now = caller.now()
+    token = caller.token(*GET, iat=now, exp=now + lifetime)
+    response = caller.send(*GET, token=token)
+    if ok:
+        assert response.status_code == 200, response.text
+    else:
+        assert _code(response) == "invalid_lifetime"
