@@ -67,7 +67,7 @@ def _configure(scratch: Path, module: str, tests: list[str]) -> None:
         "\n[tool.mutmut]\n"
         f"source_paths = [{json.dumps(module)}]\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        'also_copy = ["tests/", "nuvera_client/", "docs/"]\n'
+        'also_copy = ["tests/", "nuvera_client/", "docs/", "scripts/"]\n'
     )
     pyproject.write_text(text, encoding="utf-8")
 
