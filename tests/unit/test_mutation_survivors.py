@@ -173,3 +173,21 @@ def test_api_key_refuses_pickling_with_a_reason() -> None:
 
     with pytest.raises(TypeError, match=r"^ApiKey is not picklable: pass the key"):
         pickle.dumps(ApiKey.generate())
+
+
+def test_transport_errors_are_retried_exactly_max_retries_times() -> None:
+    policy = RetryPolicy(max_retries=2)
+    error = httpx.ConnectError("reset")
+    for retries, action in ((0, Action.RETRY), (1, Action.RETRY), (2, Action.DONE)):
+        decision = policy.decide(
+            RetryState(retries=retries),
+            method="GET",
+            has_idempotency_key=False,
+            error=error,
+            now=NOW,
+        )
+        assert decision.action is action
+        if action is Action.RETRY:
+            assert isinstance(decision.delay, float)
+            assert 0.0 <= decision.delay <= 0.5 * 2**retries
+            assert decision.reason == "ConnectError"
