@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -15,6 +16,37 @@ from nuvera_client._credential_base import (
 from nuvera_client.errors import (
     ConfigurationError,
 )
+
+# botocore logs whole request and response bodies at DEBUG: a secret's value would
+# reach the logs of anyone who turns DEBUG on for the root logger (issue 17).
+_BOTOCORE_BODY_LOGGERS = ("botocore.parsers", "botocore.endpoint")
+_SECRET_FIELDS = ("SecretString", "SecretBinary")
+
+
+class _RedactSecretValues(logging.Filter):
+    """Cut a botocore DEBUG record at the first secret field, keeping what precedes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cut = min(
+            (i for i in (message.find(f'"{f}"') for f in _SECRET_FIELDS) if i >= 0),
+            default=-1,
+        )
+        if cut >= 0:
+            record.msg = message[:cut] + "[secret value redacted by nuvera_client]"
+            record.args = None
+        return True
+
+
+_REDACT = _RedactSecretValues()
+
+
+def guard_botocore_logs() -> None:
+    """Keep secret values out of botocore's DEBUG body logs (idempotent)."""
+    for name in _BOTOCORE_BODY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
 
 
 class _SecretsManagerClient(Protocol):
@@ -58,6 +90,7 @@ class AwsSecretsManagerCredentials(CachingCredentialProvider):
         if not isinstance(secret_id, str) or not secret_id:
             raise ConfigurationError("secret_id must be the secret's name or ARN")
         self.secret_id = secret_id
+        guard_botocore_logs()
         self._client = client if client is not None else _boto3_client(region_name)
         super().__init__(refresh_interval=refresh_interval, clock=clock)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,21 @@ def test_missing_region_is_a_clear_error(
 def test_secret_id_required() -> None:
     with pytest.raises(ConfigurationError):
         AwsSecretsManagerCredentials("", client=object())  # type: ignore[arg-type]
+
+
+def test_botocore_debug_logs_never_carry_the_secret(
+    aws: Any, pem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by the leak scan of issue 17: botocore logs response bodies at DEBUG.
+    api_key = ApiKey.generate("test").reveal()
+    put(aws, {"api_key": api_key, "private_key": pem}, create=True)
+    with caplog.at_level(logging.DEBUG):
+        provider = AwsSecretsManagerCredentials(SECRET, client=aws)
+        fetched = provider.fetch().api_key
+        assert isinstance(fetched, ApiKey)
+        assert fetched.reveal() == api_key
+        put(aws, {"api_key": api_key, "private_key": pem})
+    assert any(r.name == "botocore.parsers" for r in caplog.records)
+    assert "redacted by nuvera_client" in caplog.text
+    assert api_key not in caplog.text
+    assert "PRIVATE KEY" not in caplog.text

@@ -142,6 +142,14 @@ def parse_json_bytes(raw: bytes) -> dict[str, JSON]:
         raise invalid_request(f"The body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise invalid_request("The body must be a JSON object")
+    try:
+        # A \ud800 escape decodes to a lone surrogate: not UTF-8 text (PROTOCOL §6).
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_request(
+            "The body is not valid JSON text: it escapes a lone surrogate (\\ud800-"
+            "\\udfff); send well-formed UTF-8"
+        ) from None
     return value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from nuvera_client.sandbox._handlers import JSON
@@ -84,15 +84,22 @@ class Validator:
         max_len: int = 200,
         pattern: re.Pattern[str] | None = None,
         pattern_message: str = "has an invalid format",
+        check: Callable[[str], bool] | None = None,
     ) -> Any:
-        """Return a string field, ``None``, or ``MISSING`` (errors recorded)."""
+        """Return a string field, ``None``, or ``MISSING`` (errors recorded).
+
+        ``check`` is a format test (e.g. :func:`is_email`) failing with
+        ``pattern_message``, like ``pattern``.
+        """
         value = self._fetch(name, required, nullable)
         if value is MISSING or value is None:
             return value
         if not isinstance(value, str):
             self.fail(name, "must be a string")
             return MISSING
-        if min_len > 0 and not value.strip():
+        # Exactly the schema's rules: minLength counts characters, so a string of
+        # spaces is as long as its spaces (docs/openapi.yaml declares no pattern).
+        if min_len > 0 and not value:
             self.fail(name, "must not be empty")
             return MISSING
         if len(value) < min_len:
@@ -102,6 +109,9 @@ class Validator:
             self.fail(name, f"must be at most {max_len} characters")
             return MISSING
         if pattern is not None and not pattern.fullmatch(value):
+            self.fail(name, pattern_message)
+            return MISSING
+        if check is not None and not check(value):
             self.fail(name, pattern_message)
             return MISSING
         return value

@@ -18,6 +18,7 @@ from nuvera_client.sandbox._routes._common import (
     now_ts,
     one,
 )
+from nuvera_client.sandbox._routes._formats import is_email
 from nuvera_client.sandbox._routes._pagination import (
     filter_choice,
     page_params,
@@ -57,10 +58,6 @@ TYPES = ("individual", "business")
 STATUSES = ("active", "suspended", "closed")
 KYC_STATUSES = ("not_started", "pending", "verified", "rejected")
 
-EMAIL_RE = re.compile(
-    r"[^@\s\"(),:;<>\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-)
 PHONE_RE = re.compile(r"\+[0-9]{7,15}")
 COUNTRY_RE = re.compile(r"[A-Z]{2}")
 
@@ -111,7 +108,7 @@ def _check_fields(v: Validator, *, creating: bool) -> dict[str, Any]:
         "email",
         required=creating,
         max_len=254,
-        pattern=EMAIL_RE,
+        check=is_email,
         pattern_message="must be an email address",
     )
     values["phone"] = v.string(

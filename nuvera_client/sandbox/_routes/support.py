@@ -250,7 +250,7 @@ async def _multipart_message(ctx: RequestContext) -> tuple[str, list[Upload]]:
     text = form.texts.get("body")
     if text is None:
         errors.setdefault("body", "required")
-    elif not text.strip():
+    elif not text:
         errors.setdefault("body", "must not be empty")
     elif len(text) > MAX_BODY_CHARS:
         errors.setdefault("body", f"must be at most {MAX_BODY_CHARS} characters")
