@@ -258,7 +258,7 @@ def attempts(
             if response is None:
                 decision = core.decide(call, state, key, seen, error=error)
                 if decision.action is Action.DONE:
-                    raise connection_error(error, call) from error
+                    raise connection_error(error, call, request.url) from error
             else:
                 core.notice(call, response)
                 if response.status_code not in (401, 403):

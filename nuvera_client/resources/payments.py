@@ -9,6 +9,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     SyncResource,
     TimeoutTypes,
     body_fields,
@@ -108,11 +111,17 @@ class Payments(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[Payment]:
         """List payments, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, customer_id, status, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def create(
@@ -128,6 +137,9 @@ class Payments(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Create a payment; safe to retry (one Idempotency-Key for all attempts).
 
@@ -142,6 +154,10 @@ class Payments(SyncResource):
             idempotency_key: your own key (default: a fresh random one).
             max_retries: this call's retry budget.
             timeout: this call's timeout.
+            extra_headers: headers to add (signed; not the credentials, Idempotency-Key
+                or the body headers).
+            extra_query: query parameters to add (signed in ``uri``).
+            extra_body: fields merged over the body (for fields newer than the SDK).
         """
         body = body_fields(
             customer_id=customer_id,
@@ -152,7 +168,12 @@ class Payments(SyncResource):
             description=description,
             metadata=metadata,
         )
-        return self._send(_create(body, idempotency_key, max_retries, timeout))
+        return self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def retrieve(
         self,
@@ -160,9 +181,17 @@ class Payments(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Fetch one payment by id."""
-        return self._send(_retrieve(payment_id, max_retries, timeout))
+        return self._send(
+            _retrieve(payment_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def cancel(
         self,
@@ -171,9 +200,17 @@ class Payments(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Cancel a payment still in ``created`` (else 409 ``invalid_state``)."""
-        return self._send(_cancel(payment_id, idempotency_key, max_retries, timeout))
+        return self._send(
+            _cancel(payment_id, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class AsyncPayments(AsyncResource):
@@ -188,11 +225,17 @@ class AsyncPayments(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[Payment]:
         """List payments, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, customer_id, status, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def create(
@@ -208,6 +251,9 @@ class AsyncPayments(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Create a payment; safe to retry (one Idempotency-Key for all attempts).
 
@@ -222,6 +268,10 @@ class AsyncPayments(AsyncResource):
             idempotency_key: your own key (default: a fresh random one).
             max_retries: this call's retry budget.
             timeout: this call's timeout.
+            extra_headers: headers to add (signed; not the credentials, Idempotency-Key
+                or the body headers).
+            extra_query: query parameters to add (signed in ``uri``).
+            extra_body: fields merged over the body (for fields newer than the SDK).
         """
         body = body_fields(
             customer_id=customer_id,
@@ -232,7 +282,12 @@ class AsyncPayments(AsyncResource):
             description=description,
             metadata=metadata,
         )
-        return await self._send(_create(body, idempotency_key, max_retries, timeout))
+        return await self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def retrieve(
         self,
@@ -240,9 +295,17 @@ class AsyncPayments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Fetch one payment by id."""
-        return await self._send(_retrieve(payment_id, max_retries, timeout))
+        return await self._send(
+            _retrieve(payment_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def cancel(
         self,
@@ -251,8 +314,14 @@ class AsyncPayments(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Payment:
         """Cancel a payment still in ``created`` (else 409 ``invalid_state``)."""
         return await self._send(
-            _cancel(payment_id, idempotency_key, max_retries, timeout)
+            _cancel(payment_id, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
