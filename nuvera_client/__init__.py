@@ -12,6 +12,7 @@ from nuvera_client._auth import NuveraAuth
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._pagination import AsyncPage, Page
 from nuvera_client._permissions import Permission, validate_permissions
+from nuvera_client._raw import RawResponse
 from nuvera_client._signer import RequestSigner, SigningKey
 from nuvera_client._stack import USER_AGENT
 from nuvera_client._version import __version__
@@ -109,6 +110,7 @@ __all__ = [
     "Pkcs11PinError",
     "Pkcs11TokenNotFoundError",
     "RateLimitError",
+    "RawResponse",
     "RequestSigner",
     "SandboxBusyError",
     "SandboxError",

@@ -35,12 +35,13 @@ from nuvera_client._client_core import (
 from nuvera_client._config import DEFAULT_TIMEOUT
 from nuvera_client._permissions import Permission
 from nuvera_client._pipeline import Result, attempts, run_async, run_sync
+from nuvera_client._raw import AsyncRawResponses, RawResponses, record
 from nuvera_client._resource import Call
 from nuvera_client._retry import DEFAULT_MAX_RETRIES
 from nuvera_client._signer import DEFAULT_TTL, SigningKey
 from nuvera_client._stack import module_of, stack_module, user_agent
 from nuvera_client._transfer import async_chunks, sync_chunks
-from nuvera_client._wire import parse_response
+from nuvera_client._wire import parse_response, with_request_id
 from nuvera_client.errors import ConfigurationError, NuveraDeprecationWarning
 from nuvera_client.resources.beneficiaries import AsyncBeneficiaries, Beneficiaries
 from nuvera_client.resources.crypto import AsyncCrypto, Crypto
@@ -172,6 +173,15 @@ class NuveraClient:
         """The permissions the calls of this client have needed so far."""
         return self._core.permissions_used
 
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same areas and methods, returning a ``RawResponse`` each.
+
+        ``client.with_raw_response.payments.retrieve("pay_…")`` returns the status,
+        headers and request id of the answer; ``.parse()`` gives the ``Payment``.
+        """
+        return RawResponses(self)
+
     def rotate_credentials(
         self,
         api_key: str | ApiKey | None = None,
@@ -300,6 +310,14 @@ class AsyncNuveraClient:
         """The permissions the calls of this client have needed so far."""
         return self._core.permissions_used
 
+    @property
+    def with_raw_response(self) -> AsyncRawResponses:
+        """The same areas and methods, each awaited to a ``RawResponse``.
+
+        ``await client.with_raw_response.payments.retrieve("pay_…")``.
+        """
+        return AsyncRawResponses(self)
+
     def rotate_credentials(
         self,
         api_key: str | ApiKey | None = None,
@@ -395,12 +413,15 @@ class SyncCalls:
 
     def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        return run_sync(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = run_sync(flow, http=self.http, core=self.core, sleep=self.sleep)
+        record(result.response, result.body)
+        return result
 
     def request(self, call: Call[T]) -> T:
-        """Run ``call``; return its parsed model."""
+        """Run ``call``; return its parsed model (with the response's request id)."""
         result = self._run(call, stream=False, limit=self.core.max_response_bytes)
-        return parse_response(call, result.response, result.body or b"")
+        parsed = parse_response(call, result.response, result.body or b"")
+        return with_request_id(parsed, result.response)
 
     def download(self, call: Call[Any]) -> bytes:
         """Run ``call``; return the whole body (error bodies are capped)."""
@@ -440,12 +461,15 @@ class AsyncCalls:
         self, call: Call[Any], *, stream: bool, limit: int | None
     ) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        return await run_async(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = await run_async(flow, http=self.http, core=self.core, sleep=self.sleep)
+        record(result.response, result.body)
+        return result
 
     async def request(self, call: Call[T]) -> T:
-        """Run ``call``; return its parsed model."""
+        """Run ``call``; return its parsed model (with the response's request id)."""
         result = await self._run(call, stream=False, limit=self.core.max_response_bytes)
-        return parse_response(call, result.response, result.body or b"")
+        parsed = parse_response(call, result.response, result.body or b"")
+        return with_request_id(parsed, result.response)
 
     async def download(self, call: Call[Any]) -> bytes:
         """Run ``call``; return the whole body (error bodies are capped)."""

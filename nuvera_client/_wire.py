@@ -19,6 +19,7 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from nuvera_client._body import multipart_body
+from nuvera_client._pagination import PageData
 from nuvera_client._resource import Call
 from nuvera_client._stack import is_timeout, is_transport_error, module_of
 from nuvera_client.errors import (
@@ -29,6 +30,7 @@ from nuvera_client.errors import (
     error_from_response,
     scrub_text,
 )
+from nuvera_client.models._base import NuveraModel
 
 __all__ = [
     "CALL_HEADERS",
@@ -44,6 +46,7 @@ __all__ = [
     "request_target",
     "scrub_request",
     "warn_caller",
+    "with_request_id",
 ]
 
 T = TypeVar("T")
@@ -207,6 +210,22 @@ def parse_response(call: Call[T], response: httpx.Response, body: bytes) -> T:
             request_id=response.headers.get("x-request-id"),
             headers=dict(response.headers.items()),
         ) from None
+
+
+def with_request_id(parsed: T, response: httpx.Response) -> T:
+    """Give ``parsed`` (a model, or a page and its items) the response's request id.
+
+    Kept outside the dataclass fields (``object.__setattr__`` on the instance), so
+    equality, ``to_dict()`` and ``from_dict()`` are those of the data alone.
+    """
+    request_id = response.headers.get("x-request-id")
+    if request_id is None or parsed is None:
+        return parsed
+    items = getattr(parsed, "data", None) if isinstance(parsed, PageData) else None
+    for target in (parsed, *(items or ())):
+        if isinstance(target, (NuveraModel, PageData)):
+            object.__setattr__(target, "_request_id", request_id)
+    return parsed
 
 
 def too_large(
