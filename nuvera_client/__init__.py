@@ -60,6 +60,7 @@ from nuvera_client.errors import (
     ServerError,
     SignatureMismatchError,
     ValidationError,
+    WaitTimeoutError,
 )
 
 __all__ = [
@@ -118,6 +119,7 @@ __all__ = [
     "SignatureMismatchError",
     "SigningKey",
     "ValidationError",
+    "WaitTimeoutError",
     "__version__",
     "validate_permissions",
 ]

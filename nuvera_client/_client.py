@@ -406,6 +406,7 @@ class SyncCalls:
         self.core = core
         self.http = http
         self.sleep: Callable[[float], Any] = time.sleep
+        self.clock: Callable[[], float] = time.monotonic
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -452,6 +453,7 @@ class AsyncCalls:
         self.core = core
         self.http = http
         self.sleep: Callable[[float], Any] = anyio.sleep
+        self.clock: Callable[[], float] = time.monotonic
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""

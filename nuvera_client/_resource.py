@@ -329,6 +329,9 @@ def _checked_cursor(cursor: str | None) -> str | None:
 class SyncCaller(Protocol):
     """What a sync resource needs from its client: run calls (``_client.py``)."""
 
+    sleep: Callable[[float], Any]
+    clock: Callable[[], float]
+
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
 
@@ -344,6 +347,9 @@ class SyncCaller(Protocol):
 
 class AsyncCaller(Protocol):
     """What an async resource needs from its client: run calls (``_client.py``)."""
+
+    sleep: Callable[[float], Any]
+    clock: Callable[[], float]
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
@@ -17,9 +18,37 @@ from nuvera_client._resource import (
     body_fields,
     query_params,
 )
+from nuvera_client.errors import (
+    InvalidArgumentError,
+    RateLimitError,
+    WaitTimeoutError,
+)
 from nuvera_client.models.payments import Payment, PaymentStatus
 
-__all__ = ["AsyncPayments", "Payments"]
+__all__ = [
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_WAIT_TIMEOUT",
+    "FINAL_STATUSES",
+    "MAX_POLL_INTERVAL",
+    "AsyncPayments",
+    "Payments",
+]
+
+FINAL_STATUSES = frozenset(
+    (PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.CANCELED)
+)
+"""The statuses a payment never leaves: what ``wait()`` waits for by default."""
+
+DEFAULT_WAIT_TIMEOUT = 300.0
+"""How long ``payments.wait()`` polls by default, in seconds."""
+
+DEFAULT_POLL_INTERVAL = 1.0
+"""The first pause between two polls of ``payments.wait()``, in seconds."""
+
+MAX_POLL_INTERVAL = 30.0
+"""The longest pause between two polls (a ``Retry-After`` may ask for more)."""
+
+_POLL_GROWTH = 1.5
 
 _PATH = "/v1/payments"
 
@@ -91,6 +120,82 @@ def _cancel(
         max_retries=max_retries,
         timeout=timeout,
     )
+
+
+class _Waiter:
+    """What ``wait()`` decides, written once for both twins: pure, never sleeps.
+
+    The pause starts at ``poll_interval`` and grows by half each poll up to
+    :data:`MAX_POLL_INTERVAL`; a 429's ``Retry-After`` replaces it for one pause.
+    No pause runs past the deadline: the last poll happens at it.
+    """
+
+    def __init__(
+        self,
+        payment_id: str,
+        until: Iterable[PaymentStatus | str] | None,
+        timeout: float,
+        poll_interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise InvalidArgumentError(
+                    f"payments.wait(): {name} must be a positive number of seconds"
+                )
+        if isinstance(until, (str, PaymentStatus)):
+            until = (until,)
+        wanted = (
+            FINAL_STATUSES
+            if until is None
+            else frozenset(PaymentStatus(s) for s in until)
+        )
+        if not wanted:
+            raise InvalidArgumentError(
+                "payments.wait(): until= must name at least one status"
+            )
+        self.payment_id = payment_id
+        self.until = wanted
+        self.clock = clock
+        self.started = clock()
+        self.deadline = self.started + timeout
+        self.interval = float(poll_interval)
+        self.cap = max(float(poll_interval), MAX_POLL_INTERVAL)
+        self.last: Payment | None = None
+
+    def reached(self, payment: Payment) -> bool:
+        """Whether to return ``payment``: a wanted status, or one it never leaves."""
+        self.last = payment
+        return payment.status in self.until or payment.status in FINAL_STATUSES
+
+    def pause(self, rate_limited: RateLimitError | None = None) -> float:
+        """Return the next pause, or raise ``WaitTimeoutError`` past the deadline."""
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            raise self._timed_out()
+        if rate_limited is not None and rate_limited.retry_after is not None:
+            delay = float(rate_limited.retry_after)
+        else:
+            delay = self.interval
+            self.interval = min(self.interval * _POLL_GROWTH, self.cap)
+        return max(0.0, min(delay, remaining))
+
+    def _timed_out(self) -> WaitTimeoutError:
+        wanted = ", ".join(sorted(s.value for s in self.until))
+        seen = "never fetched" if self.last is None else f"still {self.last.status}"
+        waited = self.clock() - self.started
+        return WaitTimeoutError(
+            f"payment {self.payment_id} did not reach {wanted} within "
+            f"{waited:.0f} s ({seen}); wait longer (timeout=) or check it later",
+            last=self.last,
+            until=frozenset(s.value for s in self.until),
+            waited=waited,
+        )
 
 
 def _amount(amount: Decimal | str) -> str:
@@ -212,6 +317,51 @@ class Payments(SyncResource):
             extra_body,
         )
 
+    def wait(
+        self,
+        payment_id: str,
+        *,
+        until: Iterable[PaymentStatus | str] | None = None,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+    ) -> Payment:
+        """Poll a payment until its status is in ``until``; return it.
+
+        Each poll is a ``retrieve()`` (signed, retried per §4.1). Pauses start at
+        ``poll_interval`` and grow to at most 30 s; a 429 that outlasts the
+        retries makes the next pause its ``Retry-After``. Returns early when the
+        payment reaches a final status outside ``until`` (it can never change
+        again): check ``payment.status``.
+
+        Args:
+            payment_id: the payment to watch.
+            until: the statuses to wait for (default: the final ones,
+                ``completed``, ``failed`` and ``canceled``).
+            timeout: the most seconds to wait in all.
+            poll_interval: the first pause between two polls, in seconds.
+            extra_headers: headers to add to each poll (see ``retrieve``).
+            extra_query: query parameters to add to each poll.
+
+        Raises:
+            WaitTimeoutError: the status was not reached within ``timeout``
+                (``.last`` holds the payment as last fetched).
+        """
+        waiter = _Waiter(payment_id, until, timeout, poll_interval, self._client.clock)
+        while True:
+            limited: RateLimitError | None = None
+            try:
+                payment = self.retrieve(
+                    payment_id, extra_headers=extra_headers, extra_query=extra_query
+                )
+            except RateLimitError as exc:
+                limited = exc
+            else:
+                if waiter.reached(payment):
+                    return payment
+            self._client.sleep(waiter.pause(limited))
+
 
 class AsyncPayments(AsyncResource):
     """Payments from customers to their beneficiaries."""
@@ -325,3 +475,48 @@ class AsyncPayments(AsyncResource):
             extra_query,
             extra_body,
         )
+
+    async def wait(
+        self,
+        payment_id: str,
+        *,
+        until: Iterable[PaymentStatus | str] | None = None,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+    ) -> Payment:
+        """Poll a payment until its status is in ``until``; return it.
+
+        Each poll is a ``retrieve()`` (signed, retried per §4.1). Pauses start at
+        ``poll_interval`` and grow to at most 30 s; a 429 that outlasts the
+        retries makes the next pause its ``Retry-After``. Returns early when the
+        payment reaches a final status outside ``until`` (it can never change
+        again): check ``payment.status``.
+
+        Args:
+            payment_id: the payment to watch.
+            until: the statuses to wait for (default: the final ones,
+                ``completed``, ``failed`` and ``canceled``).
+            timeout: the most seconds to wait in all.
+            poll_interval: the first pause between two polls, in seconds.
+            extra_headers: headers to add to each poll (see ``retrieve``).
+            extra_query: query parameters to add to each poll.
+
+        Raises:
+            WaitTimeoutError: the status was not reached within ``timeout``
+                (``.last`` holds the payment as last fetched).
+        """
+        waiter = _Waiter(payment_id, until, timeout, poll_interval, self._client.clock)
+        while True:
+            limited: RateLimitError | None = None
+            try:
+                payment = await self.retrieve(
+                    payment_id, extra_headers=extra_headers, extra_query=extra_query
+                )
+            except RateLimitError as exc:
+                limited = exc
+            else:
+                if waiter.reached(payment):
+                    return payment
+            await self._client.sleep(waiter.pause(limited))

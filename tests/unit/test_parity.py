@@ -53,6 +53,7 @@ VERBS = {
     "download",
     "download_to",
     "stream",
+    "wait",
 }
 
 
