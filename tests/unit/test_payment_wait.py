@@ -13,7 +13,7 @@ from scripted import API_KEY, BASE, PAYMENT, Script, Server
 from nuvera_client import NuveraError
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client.errors import InvalidArgumentError, WaitTimeoutError
-from nuvera_client.models import PaymentStatus
+from nuvera_client.models import Payment, PaymentStatus
 from nuvera_client.resources.payments import MAX_POLL_INTERVAL
 
 
@@ -120,7 +120,7 @@ def test_timeout_raises_typed_error_with_the_last_payment(make_client: Any) -> N
     err = info.value
     assert isinstance(err, NuveraError)
     assert isinstance(err, TimeoutError)
-    assert err.last is not None
+    assert isinstance(err.last, Payment)
     assert err.last.status is PaymentStatus.PROCESSING
     assert err.until == frozenset({"completed", "failed", "canceled"})
     assert err.waited == pytest.approx(10)
