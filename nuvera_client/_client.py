@@ -9,6 +9,7 @@ runs off the event loop (``_signing_pool``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import (
@@ -91,6 +92,10 @@ class NuveraClient:
             Streamed downloads (``documents.stream``) are not capped.
         http_stack: ``"httpx"`` or ``"httpx2"``: the library the client builds
             its own HTTP client with (default: ``NUVERA_HTTP_STACK``, else httpx).
+        max_concurrency: the most requests this client has in flight at once,
+            over all threads (tasks, for the async client) sharing it; further
+            calls queue locally. Default: no limit. Retries still back off on
+            429 (PROTOCOL §4.1), and a call sleeping before a retry holds no place.
 
     Raises:
         ConfigurationError: missing or inconsistent configuration (subclasses).
@@ -112,7 +117,9 @@ class NuveraClient:
         credentials: CredentialSource | None = None,
         max_response_bytes: int | None = None,
         http_stack: str | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
+        limit = _concurrency(max_concurrency)
         if http_client is not None and not isinstance(
             http_client, module_of(http_client).Client
         ):
@@ -142,6 +149,9 @@ class NuveraClient:
                 headers={"user-agent": user_agent(stack)},
             )
         self._calls = SyncCalls(self._core, http_client)
+        if limit is not None:
+            # Thread-safe: one semaphore for every thread sharing this client.
+            self._calls.gate = threading.BoundedSemaphore(limit)
         calls = self._calls
         self.customers = Customers(calls)
         """Customers (``/v1/customers``)."""
@@ -256,7 +266,9 @@ class AsyncNuveraClient:
         credentials: CredentialSource | None = None,
         max_response_bytes: int | None = None,
         http_stack: str | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
+        limit = _concurrency(max_concurrency)
         if http_client is not None and not isinstance(
             http_client, module_of(http_client).AsyncClient
         ):
@@ -279,6 +291,9 @@ class AsyncNuveraClient:
         )
         self._owns_http = http_client is None
         self._calls = AsyncCalls(self._core, http_client or self._own_http())
+        if limit is not None:
+            # Bound to the event loop on first use; shared by every task.
+            self._calls.gate = anyio.Semaphore(limit, max_value=limit)
         calls = self._calls
         self.customers = AsyncCustomers(calls)
         """Customers (``/v1/customers``)."""
@@ -390,6 +405,16 @@ class AsyncNuveraClient:
         return f"AsyncNuveraClient(base_url={str(self.base_url)!r}, auth={self.auth!r})"
 
 
+def _concurrency(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            "max_concurrency must be a positive int (requests in flight) or None"
+        )
+    return value
+
+
 def _timeout(stack: ModuleType, timeout: httpx.Timeout) -> Any:
     return timeout if stack is httpx else stack.Timeout(**timeout.as_dict())
 
@@ -407,6 +432,7 @@ class SyncCalls:
         self.http = http
         self.sleep: Callable[[float], Any] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
+        self.gate: AbstractContextManager[Any] | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -414,7 +440,9 @@ class SyncCalls:
 
     def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        result = run_sync(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = run_sync(
+            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+        )
         record(result.response, result.body)
         return result
 
@@ -454,6 +482,7 @@ class AsyncCalls:
         self.http = http
         self.sleep: Callable[[float], Any] = anyio.sleep
         self.clock: Callable[[], float] = time.monotonic
+        self.gate: AbstractAsyncContextManager[Any] | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -463,7 +492,9 @@ class AsyncCalls:
         self, call: Call[Any], *, stream: bool, limit: int | None
     ) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        result = await run_async(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = await run_async(
+            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+        )
         record(result.response, result.body)
         return result
 
