@@ -383,7 +383,7 @@ async def run_async(
 ) -> Result[T]:
     """Perform ``flow``'s steps with an async httpx client; return its result.
 
-    ``gate`` is held around each send, as in :func:`run_sync`.
+    ``gate`` is held around each send, as in ``run_sync``.
     """
     answer: Any = None
     # Made only for uploads: under load, thousands of calls wait at once, and

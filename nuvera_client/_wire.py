@@ -287,7 +287,7 @@ def connection_error(
 ) -> APIConnectionError:
     """Map an httpx transport exception to ours (never shows headers or bodies).
 
-    The message names ``url`` (origin and path, see :func:`request_target`).
+    The message names ``url`` (origin and path, see ``request_target``).
     """
     scrub_request(exc)
     kind = type(exc).__name__

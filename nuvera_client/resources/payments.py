@@ -126,7 +126,7 @@ class _Waiter:
     """What ``wait()`` decides, written once for both twins: pure, never sleeps.
 
     The pause starts at ``poll_interval`` and grows by half each poll up to
-    :data:`MAX_POLL_INTERVAL`; a 429's ``Retry-After`` replaces it for one pause.
+    ``MAX_POLL_INTERVAL``; a 429's ``Retry-After`` replaces it for one pause.
     No pause runs past the deadline: the last poll happens at it.
     """
 
