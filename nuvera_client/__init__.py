@@ -12,6 +12,7 @@ from nuvera_client._auth import NuveraAuth
 from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._pagination import AsyncPage, Page
 from nuvera_client._permissions import Permission, validate_permissions
+from nuvera_client._raw import RawResponse
 from nuvera_client._signer import RequestSigner, SigningKey
 from nuvera_client._stack import USER_AGENT
 from nuvera_client._version import __version__
@@ -59,6 +60,7 @@ from nuvera_client.errors import (
     ServerError,
     SignatureMismatchError,
     ValidationError,
+    WaitTimeoutError,
 )
 
 __all__ = [
@@ -109,6 +111,7 @@ __all__ = [
     "Pkcs11PinError",
     "Pkcs11TokenNotFoundError",
     "RateLimitError",
+    "RawResponse",
     "RequestSigner",
     "SandboxBusyError",
     "SandboxError",
@@ -116,6 +119,7 @@ __all__ = [
     "SignatureMismatchError",
     "SigningKey",
     "ValidationError",
+    "WaitTimeoutError",
     "__version__",
     "validate_permissions",
 ]

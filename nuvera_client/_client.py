@@ -9,6 +9,7 @@ runs off the event loop (``_signing_pool``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import (
@@ -35,12 +36,13 @@ from nuvera_client._client_core import (
 from nuvera_client._config import DEFAULT_TIMEOUT
 from nuvera_client._permissions import Permission
 from nuvera_client._pipeline import Result, attempts, run_async, run_sync
+from nuvera_client._raw import AsyncRawResponses, RawResponses, record
 from nuvera_client._resource import Call
 from nuvera_client._retry import DEFAULT_MAX_RETRIES
 from nuvera_client._signer import DEFAULT_TTL, SigningKey
 from nuvera_client._stack import module_of, stack_module, user_agent
 from nuvera_client._transfer import async_chunks, sync_chunks
-from nuvera_client._wire import parse_response
+from nuvera_client._wire import parse_response, with_request_id
 from nuvera_client.errors import ConfigurationError, NuveraDeprecationWarning
 from nuvera_client.resources.beneficiaries import AsyncBeneficiaries, Beneficiaries
 from nuvera_client.resources.crypto import AsyncCrypto, Crypto
@@ -90,6 +92,10 @@ class NuveraClient:
             Streamed downloads (``documents.stream``) are not capped.
         http_stack: ``"httpx"`` or ``"httpx2"``: the library the client builds
             its own HTTP client with (default: ``NUVERA_HTTP_STACK``, else httpx).
+        max_concurrency: the most requests this client has in flight at once,
+            over all threads (tasks, for the async client) sharing it; further
+            calls queue locally. Default: no limit. Retries still back off on
+            429 (PROTOCOL §4.1), and a call sleeping before a retry holds no place.
 
     Raises:
         ConfigurationError: missing or inconsistent configuration (subclasses).
@@ -111,7 +117,9 @@ class NuveraClient:
         credentials: CredentialSource | None = None,
         max_response_bytes: int | None = None,
         http_stack: str | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
+        limit = _concurrency(max_concurrency)
         if http_client is not None and not isinstance(
             http_client, module_of(http_client).Client
         ):
@@ -141,6 +149,9 @@ class NuveraClient:
                 headers={"user-agent": user_agent(stack)},
             )
         self._calls = SyncCalls(self._core, http_client)
+        if limit is not None:
+            # Thread-safe: one semaphore for every thread sharing this client.
+            self._calls.gate = threading.BoundedSemaphore(limit)
         calls = self._calls
         self.customers = Customers(calls)
         """Customers (``/v1/customers``)."""
@@ -171,6 +182,15 @@ class NuveraClient:
     def permissions_used(self) -> frozenset[Permission]:
         """The permissions the calls of this client have needed so far."""
         return self._core.permissions_used
+
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same areas and methods, returning a ``RawResponse`` each.
+
+        ``client.with_raw_response.payments.retrieve("pay_…")`` returns the status,
+        headers and request id of the answer; ``.parse()`` gives the ``Payment``.
+        """
+        return RawResponses(self)
 
     def rotate_credentials(
         self,
@@ -246,7 +266,9 @@ class AsyncNuveraClient:
         credentials: CredentialSource | None = None,
         max_response_bytes: int | None = None,
         http_stack: str | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
+        limit = _concurrency(max_concurrency)
         if http_client is not None and not isinstance(
             http_client, module_of(http_client).AsyncClient
         ):
@@ -269,6 +291,9 @@ class AsyncNuveraClient:
         )
         self._owns_http = http_client is None
         self._calls = AsyncCalls(self._core, http_client or self._own_http())
+        if limit is not None:
+            # Bound to the event loop on first use; shared by every task.
+            self._calls.gate = anyio.Semaphore(limit, max_value=limit)
         calls = self._calls
         self.customers = AsyncCustomers(calls)
         """Customers (``/v1/customers``)."""
@@ -299,6 +324,14 @@ class AsyncNuveraClient:
     def permissions_used(self) -> frozenset[Permission]:
         """The permissions the calls of this client have needed so far."""
         return self._core.permissions_used
+
+    @property
+    def with_raw_response(self) -> AsyncRawResponses:
+        """The same areas and methods, each awaited to a ``RawResponse``.
+
+        ``await client.with_raw_response.payments.retrieve("pay_…")``.
+        """
+        return AsyncRawResponses(self)
 
     def rotate_credentials(
         self,
@@ -372,6 +405,16 @@ class AsyncNuveraClient:
         return f"AsyncNuveraClient(base_url={str(self.base_url)!r}, auth={self.auth!r})"
 
 
+def _concurrency(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            "max_concurrency must be a positive int (requests in flight) or None"
+        )
+    return value
+
+
 def _timeout(stack: ModuleType, timeout: httpx.Timeout) -> Any:
     return timeout if stack is httpx else stack.Timeout(**timeout.as_dict())
 
@@ -388,6 +431,8 @@ class SyncCalls:
         self.core = core
         self.http = http
         self.sleep: Callable[[float], Any] = time.sleep
+        self.clock: Callable[[], float] = time.monotonic
+        self.gate: AbstractContextManager[Any] | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -395,12 +440,17 @@ class SyncCalls:
 
     def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        return run_sync(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = run_sync(
+            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+        )
+        record(result.response, result.body)
+        return result
 
     def request(self, call: Call[T]) -> T:
-        """Run ``call``; return its parsed model."""
+        """Run ``call``; return its parsed model (with the response's request id)."""
         result = self._run(call, stream=False, limit=self.core.max_response_bytes)
-        return parse_response(call, result.response, result.body or b"")
+        parsed = parse_response(call, result.response, result.body or b"")
+        return with_request_id(parsed, result.response)
 
     def download(self, call: Call[Any]) -> bytes:
         """Run ``call``; return the whole body (error bodies are capped)."""
@@ -431,6 +481,8 @@ class AsyncCalls:
         self.core = core
         self.http = http
         self.sleep: Callable[[float], Any] = anyio.sleep
+        self.clock: Callable[[], float] = time.monotonic
+        self.gate: AbstractAsyncContextManager[Any] | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -440,12 +492,17 @@ class AsyncCalls:
         self, call: Call[Any], *, stream: bool, limit: int | None
     ) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
-        return await run_async(flow, http=self.http, core=self.core, sleep=self.sleep)
+        result = await run_async(
+            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+        )
+        record(result.response, result.body)
+        return result
 
     async def request(self, call: Call[T]) -> T:
-        """Run ``call``; return its parsed model."""
+        """Run ``call``; return its parsed model (with the response's request id)."""
         result = await self._run(call, stream=False, limit=self.core.max_response_bytes)
-        return parse_response(call, result.response, result.body or b"")
+        parsed = parse_response(call, result.response, result.body or b"")
+        return with_request_id(parsed, result.response)
 
     async def download(self, call: Call[Any]) -> bytes:
         """Run ``call``; return the whole body (error bodies are capped)."""

@@ -39,6 +39,12 @@ class PageData(Generic[T]):
     has_more: bool
     next_cursor: str | None
 
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` of the response this page came in."""
+        value = self.__dict__.get("_request_id")
+        return value if isinstance(value, str) else None
+
 
 def page_parser(item: Callable[[Any], T]) -> Callable[[Any], PageData[T]]:
     """Return a parser of ``{"data": [...], "has_more": ..., "next_cursor": ...}``."""
@@ -109,6 +115,11 @@ class Page(Generic[T]):
     def next_cursor(self) -> str | None:
         """The cursor of the next page, or None on the last page."""
         return self._load().next_cursor
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` of this page's response (fetches it on first use)."""
+        return self._load().request_id
 
     def next_page(self) -> Page[T] | None:
         """Fetch and return the following page, or None after the last."""
@@ -245,6 +256,11 @@ class AsyncPage(Generic[T]):
     def next_cursor(self) -> str | None:
         """The cursor of the next page (after ``await first_page()``)."""
         return self._require().next_cursor
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` of this page's response (after ``first_page()``)."""
+        return self._require().request_id
 
     async def next_page(self) -> AsyncPage[T] | None:
         """Fetch and return the following page, or None after the last."""

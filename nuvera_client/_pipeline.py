@@ -18,7 +18,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -258,7 +258,7 @@ def attempts(
             if response is None:
                 decision = core.decide(call, state, key, seen, error=error)
                 if decision.action is Action.DONE:
-                    raise connection_error(error, call) from error
+                    raise connection_error(error, call, request.url) from error
             else:
                 core.notice(call, response)
                 if response.status_code not in (401, 403):
@@ -342,8 +342,13 @@ def run_sync(
     http: Any,
     core: ClientCore,
     sleep: Callable[[float], Any],
+    gate: AbstractContextManager[Any] | None = None,
 ) -> Result[T]:
-    """Perform ``flow``'s steps with a sync httpx client; return its result."""
+    """Perform ``flow``'s steps with a sync httpx client; return its result.
+
+    ``gate`` (the client's ``max_concurrency`` semaphore) is held around each
+    send, not across backoff sleeps: a waiting retry leaves its place to others.
+    """
     answer: Any = None
     with ExitStack() as files:
         try:
@@ -351,7 +356,11 @@ def run_sync(
                 step = flow.send(answer)
                 answer = None
                 if isinstance(step, Send):
-                    answer = _sync_send(http, core.auth, step)
+                    if gate is None:
+                        answer = _sync_send(http, core.auth, step)
+                    else:
+                        with gate:
+                            answer = _sync_send(http, core.auth, step)
                 elif isinstance(step, Sleep):
                     sleep(step.delay)
                 elif isinstance(step, OpenFiles):
@@ -370,8 +379,12 @@ async def run_async(
     http: Any,
     core: ClientCore,
     sleep: Callable[[float], Any],
+    gate: AbstractAsyncContextManager[Any] | None = None,
 ) -> Result[T]:
-    """Perform ``flow``'s steps with an async httpx client; return its result."""
+    """Perform ``flow``'s steps with an async httpx client; return its result.
+
+    ``gate`` is held around each send, as in ``run_sync``.
+    """
     answer: Any = None
     # Made only for uploads: under load, thousands of calls wait at once, and
     # each object they hold is more work for the garbage collector.
@@ -381,7 +394,11 @@ async def run_async(
             step = flow.send(answer)
             answer = None
             if isinstance(step, Send):
-                answer = await _async_send(http, core.auth, step)
+                if gate is None:
+                    answer = await _async_send(http, core.auth, step)
+                else:
+                    async with gate:
+                        answer = await _async_send(http, core.auth, step)
             elif isinstance(step, Sleep):
                 await sleep(step.delay)
             elif isinstance(step, OpenFiles):

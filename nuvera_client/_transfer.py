@@ -184,7 +184,7 @@ def sync_chunks(response: httpx.Response, call: Call[Any]) -> Iterator[bytes]:
     except Exception as exc:
         if not is_http_error(exc):
             raise
-        raise connection_error(exc, call) from exc
+        raise connection_error(exc, call, response.request.url) from exc
 
 
 async def async_chunks(
@@ -197,4 +197,4 @@ async def async_chunks(
     except Exception as exc:
         if not is_http_error(exc):
             raise
-        raise connection_error(exc, call) from exc
+        raise connection_error(exc, call, response.request.url) from exc

@@ -19,6 +19,7 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from nuvera_client._body import multipart_body
+from nuvera_client._pagination import PageData
 from nuvera_client._resource import Call
 from nuvera_client._stack import is_timeout, is_transport_error, module_of
 from nuvera_client.errors import (
@@ -29,6 +30,7 @@ from nuvera_client.errors import (
     error_from_response,
     scrub_text,
 )
+from nuvera_client.models._base import NuveraModel
 
 __all__ = [
     "CALL_HEADERS",
@@ -41,8 +43,10 @@ __all__ = [
     "new_idempotency_key",
     "new_multipart_boundary",
     "parse_response",
+    "request_target",
     "scrub_request",
     "warn_caller",
+    "with_request_id",
 ]
 
 T = TypeVar("T")
@@ -102,6 +106,9 @@ def build_request(
     # One URL parse per attempt (in build_request): the base has no query.
     url = str(base_url).rstrip("/") + call.path
     headers = dict(CALL_HEADERS)
+    # Checked in Call.with_extras: none of them is a credential or a header the
+    # client controls, so they are added before, and signed with, the rest.
+    headers.update(call.extra_headers)
     if idempotency_key is not None:
         headers["idempotency-key"] = idempotency_key
     content: bytes | None = None
@@ -109,9 +116,10 @@ def build_request(
         if boundary is None:
             raise ValueError("a multipart call needs its boundary")
         headers["content-type"] = f"multipart/form-data; boundary={boundary}"
-    elif call.json is not None:
+    elif call.json is not None or call.extra_body is not None:
+        document = {**(call.json or {}), **(call.extra_body or {})}
         content = json.dumps(
-            call.json, separators=(",", ":"), ensure_ascii=False
+            document, separators=(",", ":"), ensure_ascii=False
         ).encode("utf-8")
         headers["content-type"] = "application/json"
     chosen = timeout if call.timeout is None else call.timeout
@@ -120,7 +128,7 @@ def build_request(
     request: httpx.Request = http.build_request(
         call.method,
         url,
-        params=list(call.query) or None,
+        params=[*call.query, *call.extra_query] or None,
         headers=headers,
         timeout=chosen,
         content=content,
@@ -130,7 +138,8 @@ def build_request(
         # can be read twice (hash, then send) without spooling. A Request made
         # with stream= (public API) has no content read in advance.
         module = module_of(http)
-        body = multipart_body(module, boundary or "", dict(call.form or {}), files)
+        form = {**(call.form or {}), **(call.extra_body or {})}
+        body = multipart_body(module, boundary or "", form, files)
         headers = module.Headers(request.headers)
         headers["content-length"] = str(body.length)
         request = module.Request(
@@ -203,6 +212,22 @@ def parse_response(call: Call[T], response: httpx.Response, body: bytes) -> T:
         ) from None
 
 
+def with_request_id(parsed: T, response: httpx.Response) -> T:
+    """Give ``parsed`` (a model, or a page and its items) the response's request id.
+
+    Kept outside the dataclass fields (``object.__setattr__`` on the instance), so
+    equality, ``to_dict()`` and ``from_dict()`` are those of the data alone.
+    """
+    request_id = response.headers.get("x-request-id")
+    if request_id is None or parsed is None:
+        return parsed
+    items = getattr(parsed, "data", None) if isinstance(parsed, PageData) else None
+    for target in (parsed, *(items or ())):
+        if isinstance(target, (NuveraModel, PageData)):
+            object.__setattr__(target, "_request_id", request_id)
+    return parsed
+
+
 def too_large(
     call: Call[Any], response: httpx.Response, limit: int
 ) -> InvalidResponseError:
@@ -248,17 +273,36 @@ def scrub_request(exc: BaseException) -> None:
         current = current.__cause__ or current.__context__
 
 
-def connection_error(exc: Exception, call: Call[Any]) -> APIConnectionError:
-    """Map an httpx transport exception to ours (never shows headers or bodies)."""
+def request_target(url: httpx.URL) -> str:
+    """Name the URL a request went to: origin and path, no query, no user info.
+
+    Query values may hold customers' data (an e-mail filter): never in an error.
+    """
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+def connection_error(
+    exc: Exception, call: Call[Any], url: httpx.URL | None = None
+) -> APIConnectionError:
+    """Map an httpx transport exception to ours (never shows headers or bodies).
+
+    The message names ``url`` (origin and path, see ``request_target``).
+    """
     scrub_request(exc)
     kind = type(exc).__name__
+    where = f" ({request_target(url)})" if url is not None else ""
     if is_timeout(exc):
-        return APITimeoutError(f"{call.endpoint} timed out ({kind})")
+        return APITimeoutError(f"{call.endpoint}{where} timed out ({kind})")
     if not is_transport_error(exc):
-        return APIConnectionError(f"{call.endpoint}: the exchange failed ({kind})")
+        return APIConnectionError(
+            f"{call.endpoint}{where}: the exchange failed ({kind})"
+        )
+    target = request_target(url) if url is not None else "the server"
     return APIConnectionError(
-        f"{call.endpoint}: no response from the server ({kind}); check the base URL "
-        "and the network"
+        f"{call.endpoint}: no response from {target} ({kind}); check the base "
+        "URL (NUVERA_BASE_URL; the local sandbox is http://127.0.0.1:8787) and "
+        "the network"
     )
 
 

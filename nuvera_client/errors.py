@@ -26,6 +26,7 @@ Every exception derives from :class:`NuveraError`::
     │   └── InvalidIdError           an id that is empty, ``.`` or ``..`` (not sent)
     ├── CredentialSourceError        a credential source failed or holds junk
     ├── LimitExceededError           a bound the SDK keeps (attempts, pages)
+    ├── WaitTimeoutError             payments.wait() ran out of time (a TimeoutError)
     ├── SandboxError                 the local sandbox refused a platform operation
     │   └── SandboxBusyError         its store stayed locked too long
     ├── PermissionNotGrantedError    local check against ``permissions=``
@@ -106,6 +107,7 @@ __all__ = [
     "ServerError",
     "SignatureMismatchError",
     "ValidationError",
+    "WaitTimeoutError",
     "error_from_response",
 ]
 
@@ -215,6 +217,40 @@ class LimitExceededError(NuveraError, RuntimeError):
 
     Also a ``RuntimeError``, which these bounds raised before.
     """
+
+
+class WaitTimeoutError(NuveraError, TimeoutError):
+    """A waiter (``payments.wait()``) did not see the status in time.
+
+    ``last`` is the object as last fetched (None when no poll succeeded),
+    ``until`` the statuses waited for and ``waited`` the seconds spent. Also a
+    ``TimeoutError``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last: object = None,
+        until: frozenset[str] = frozenset(),
+        waited: float = 0.0,
+    ) -> None:
+        super().__init__(message)
+        self.last = last
+        self.until = until
+        self.waited = waited
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_wait,
+            (str(self), self.last, self.until, self.waited),
+        )
+
+
+def _rebuild_wait(
+    message: str, last: object, until: frozenset[str], waited: float
+) -> WaitTimeoutError:
+    return WaitTimeoutError(message, last=last, until=until, waited=waited)
 
 
 class OptionalDependencyError(ConfigurationError, ImportError):

@@ -199,6 +199,16 @@ class NuveraModel:
     )
     """Fields of the JSON object this SDK version does not know."""
 
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` of the response this object came in, if any.
+
+        Not a field: it is left out of ``==``, ``to_dict()`` and ``repr()``, and an
+        object built by ``from_dict()`` (or ``dataclasses.replace``) has None.
+        """
+        value = self.__dict__.get("_request_id")
+        return value if isinstance(value, str) else None
+
     _fields_cache: ClassVar[dict[type, tuple[tuple[str, Converter, bool], ...]]] = {}
     _plain_cache: ClassVar[dict[type, bool]] = {}
 

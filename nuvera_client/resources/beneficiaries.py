@@ -8,6 +8,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     SyncResource,
     TimeoutTypes,
     body_fields,
@@ -117,11 +120,17 @@ class Beneficiaries(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[Beneficiary]:
         """List beneficiaries, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, customer_id, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def create(
@@ -137,6 +146,9 @@ class Beneficiaries(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Create a beneficiary; pass exactly the object matching ``type``."""
         body = body_fields(
@@ -148,7 +160,12 @@ class Beneficiaries(SyncResource):
             crypto_wallet=crypto_wallet,
             metadata=metadata,
         )
-        return self._send(_create(body, idempotency_key, max_retries, timeout))
+        return self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def retrieve(
         self,
@@ -156,9 +173,17 @@ class Beneficiaries(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Fetch one beneficiary by id."""
-        return self._send(_retrieve(beneficiary_id, max_retries, timeout))
+        return self._send(
+            _retrieve(beneficiary_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def update(
         self,
@@ -169,10 +194,18 @@ class Beneficiaries(SyncResource):
         status: BeneficiaryStatus | str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Change the name, metadata or status of a beneficiary."""
         body = body_fields(name=name, metadata=metadata, status=status)
-        return self._send(_update(beneficiary_id, body, max_retries, timeout))
+        return self._send(
+            _update(beneficiary_id, body, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def delete(
         self,
@@ -180,9 +213,17 @@ class Beneficiaries(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> DeletedBeneficiary:
         """Delete a beneficiary (afterwards ``retrieve`` raises NotFoundError)."""
-        return self._send(_delete(beneficiary_id, max_retries, timeout))
+        return self._send(
+            _delete(beneficiary_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class AsyncBeneficiaries(AsyncResource):
@@ -196,11 +237,17 @@ class AsyncBeneficiaries(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[Beneficiary]:
         """List beneficiaries, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, customer_id, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def create(
@@ -216,6 +263,9 @@ class AsyncBeneficiaries(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Create a beneficiary; pass exactly the object matching ``type``."""
         body = body_fields(
@@ -227,7 +277,12 @@ class AsyncBeneficiaries(AsyncResource):
             crypto_wallet=crypto_wallet,
             metadata=metadata,
         )
-        return await self._send(_create(body, idempotency_key, max_retries, timeout))
+        return await self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def retrieve(
         self,
@@ -235,9 +290,17 @@ class AsyncBeneficiaries(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Fetch one beneficiary by id."""
-        return await self._send(_retrieve(beneficiary_id, max_retries, timeout))
+        return await self._send(
+            _retrieve(beneficiary_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def update(
         self,
@@ -248,10 +311,18 @@ class AsyncBeneficiaries(AsyncResource):
         status: BeneficiaryStatus | str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Beneficiary:
         """Change the name, metadata or status of a beneficiary."""
         body = body_fields(name=name, metadata=metadata, status=status)
-        return await self._send(_update(beneficiary_id, body, max_retries, timeout))
+        return await self._send(
+            _update(beneficiary_id, body, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def delete(
         self,
@@ -259,6 +330,14 @@ class AsyncBeneficiaries(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> DeletedBeneficiary:
         """Delete a beneficiary (afterwards ``retrieve`` raises NotFoundError)."""
-        return await self._send(_delete(beneficiary_id, max_retries, timeout))
+        return await self._send(
+            _delete(beneficiary_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )

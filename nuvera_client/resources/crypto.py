@@ -8,6 +8,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     SyncResource,
     TimeoutTypes,
     query_params,
@@ -82,10 +85,17 @@ class CryptoAssets(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[CryptoAsset]:
         """List the supported assets; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_assets(c, limit, max_retries, timeout), cursor
+            lambda c: _list_assets(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def retrieve(
@@ -94,9 +104,17 @@ class CryptoAssets(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> CryptoAsset:
         """Fetch one asset by its uppercase code, e.g. ``"USDC"``."""
-        return self._send(_retrieve_asset(code, max_retries, timeout))
+        return self._send(
+            _retrieve_asset(code, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class CryptoNetworks(SyncResource):
@@ -109,10 +127,17 @@ class CryptoNetworks(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[CryptoNetwork]:
         """List the supported networks; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_networks(c, limit, max_retries, timeout), cursor
+            lambda c: _list_networks(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 
@@ -136,10 +161,17 @@ class AsyncCryptoAssets(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[CryptoAsset]:
         """List the supported assets; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_assets(c, limit, max_retries, timeout), cursor
+            lambda c: _list_assets(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def retrieve(
@@ -148,9 +180,17 @@ class AsyncCryptoAssets(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> CryptoAsset:
         """Fetch one asset by its uppercase code, e.g. ``"USDC"``."""
-        return await self._send(_retrieve_asset(code, max_retries, timeout))
+        return await self._send(
+            _retrieve_asset(code, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class AsyncCryptoNetworks(AsyncResource):
@@ -163,10 +203,17 @@ class AsyncCryptoNetworks(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[CryptoNetwork]:
         """List the supported networks; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_networks(c, limit, max_retries, timeout), cursor
+            lambda c: _list_networks(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 

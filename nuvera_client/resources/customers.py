@@ -8,6 +8,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     SyncResource,
     TimeoutTypes,
     body_fields,
@@ -109,11 +112,17 @@ class Customers(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[Customer]:
         """List customers, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, email, external_id, status, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def create(
@@ -129,6 +138,9 @@ class Customers(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Create a customer (``kyc_status`` starts at ``not_started``)."""
         body = body_fields(
@@ -140,7 +152,12 @@ class Customers(SyncResource):
             external_id=external_id,
             metadata=metadata,
         )
-        return self._send(_create(body, idempotency_key, max_retries, timeout))
+        return self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def retrieve(
         self,
@@ -148,9 +165,17 @@ class Customers(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Fetch one customer by id."""
-        return self._send(_retrieve(customer_id, max_retries, timeout))
+        return self._send(
+            _retrieve(customer_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def update(
         self,
@@ -165,6 +190,9 @@ class Customers(SyncResource):
         status: CustomerStatus | str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Change the given fields of a customer (at least one)."""
         body = body_fields(
@@ -176,7 +204,12 @@ class Customers(SyncResource):
             metadata=metadata,
             status=status,
         )
-        return self._send(_update(customer_id, body, max_retries, timeout))
+        return self._send(
+            _update(customer_id, body, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class AsyncCustomers(AsyncResource):
@@ -192,11 +225,17 @@ class AsyncCustomers(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[Customer]:
         """List customers, newest first; iterating follows every page lazily."""
         return self._page(
             lambda c: _list(c, email, external_id, status, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def create(
@@ -212,6 +251,9 @@ class AsyncCustomers(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Create a customer (``kyc_status`` starts at ``not_started``)."""
         body = body_fields(
@@ -223,7 +265,12 @@ class AsyncCustomers(AsyncResource):
             external_id=external_id,
             metadata=metadata,
         )
-        return await self._send(_create(body, idempotency_key, max_retries, timeout))
+        return await self._send(
+            _create(body, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def retrieve(
         self,
@@ -231,9 +278,17 @@ class AsyncCustomers(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Fetch one customer by id."""
-        return await self._send(_retrieve(customer_id, max_retries, timeout))
+        return await self._send(
+            _retrieve(customer_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def update(
         self,
@@ -248,6 +303,9 @@ class AsyncCustomers(AsyncResource):
         status: CustomerStatus | str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Customer:
         """Change the given fields of a customer (at least one)."""
         body = body_fields(
@@ -259,4 +317,9 @@ class AsyncCustomers(AsyncResource):
             metadata=metadata,
             status=status,
         )
-        return await self._send(_update(customer_id, body, max_retries, timeout))
+        return await self._send(
+            _update(customer_id, body, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )

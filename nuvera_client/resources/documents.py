@@ -15,6 +15,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     FileInput,
     FilePart,
     SyncResource,
@@ -109,10 +112,17 @@ class Documents(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[Document]:
         """List documents, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+            lambda c: _list(c, customer_id, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def upload(
@@ -126,6 +136,9 @@ class Documents(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Document:
         """Upload a document, streamed in constant memory.
 
@@ -139,6 +152,10 @@ class Documents(SyncResource):
             idempotency_key: your own key (default: a fresh random one).
             max_retries: this call's retry budget.
             timeout: this call's timeout.
+            extra_headers: headers to add (signed; not the credentials, Idempotency-Key
+                or the body headers).
+            extra_query: query parameters to add (signed in ``uri``).
+            extra_body: fields merged over the body (for fields newer than the SDK).
         """
         return self._send(
             _upload(
@@ -150,7 +167,10 @@ class Documents(SyncResource):
                 idempotency_key,
                 max_retries,
                 timeout,
-            )
+            ),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def retrieve(
@@ -159,9 +179,17 @@ class Documents(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Document:
         """Fetch a document's metadata (size, sha256...)."""
-        return self._send(_retrieve(document_id, max_retries, timeout))
+        return self._send(
+            _retrieve(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def download(
         self,
@@ -169,9 +197,17 @@ class Documents(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> bytes:
         """Return a document's content (held in memory; see :meth:`download_to`)."""
-        return self._client.download(_content(document_id, max_retries, timeout))
+        return self._download(
+            _content(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def stream(
         self,
@@ -179,9 +215,17 @@ class Documents(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AbstractContextManager[Iterator[bytes]]:
         """Stream a document's content: ``with ....stream(id) as chunks: ...``."""
-        return self._client.stream(_content(document_id, max_retries, timeout))
+        return self._stream(
+            _content(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def download_to(
         self,
@@ -190,6 +234,9 @@ class Documents(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
         progress: Progress = None,
     ) -> Path:
         """Write a document's content to ``path``, streaming; returns the path.
@@ -203,7 +250,12 @@ class Documents(SyncResource):
         try:
             with (
                 self.stream(
-                    document_id, max_retries=max_retries, timeout=timeout
+                    document_id,
+                    max_retries=max_retries,
+                    timeout=timeout,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
                 ) as chunks,
                 partial.open("wb") as out,
             ):
@@ -228,10 +280,17 @@ class AsyncDocuments(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[Document]:
         """List documents, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, customer_id, limit, max_retries, timeout), cursor
+            lambda c: _list(c, customer_id, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def upload(
@@ -245,6 +304,9 @@ class AsyncDocuments(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Document:
         """Upload a document, streamed in constant memory.
 
@@ -258,6 +320,10 @@ class AsyncDocuments(AsyncResource):
             idempotency_key: your own key (default: a fresh random one).
             max_retries: this call's retry budget.
             timeout: this call's timeout.
+            extra_headers: headers to add (signed; not the credentials, Idempotency-Key
+                or the body headers).
+            extra_query: query parameters to add (signed in ``uri``).
+            extra_body: fields merged over the body (for fields newer than the SDK).
         """
         return await self._send(
             _upload(
@@ -269,7 +335,10 @@ class AsyncDocuments(AsyncResource):
                 idempotency_key,
                 max_retries,
                 timeout,
-            )
+            ),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def retrieve(
@@ -278,9 +347,17 @@ class AsyncDocuments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Document:
         """Fetch a document's metadata (size, sha256...)."""
-        return await self._send(_retrieve(document_id, max_retries, timeout))
+        return await self._send(
+            _retrieve(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def download(
         self,
@@ -288,9 +365,17 @@ class AsyncDocuments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> bytes:
         """Return a document's content (held in memory; see :meth:`download_to`)."""
-        return await self._client.download(_content(document_id, max_retries, timeout))
+        return await self._download(
+            _content(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def stream(
         self,
@@ -298,9 +383,17 @@ class AsyncDocuments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """Stream a document's content: ``async with ....stream(id) as chunks:``."""
-        return self._client.stream(_content(document_id, max_retries, timeout))
+        return self._stream(
+            _content(document_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def download_to(
         self,
@@ -309,6 +402,9 @@ class AsyncDocuments(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
         progress: Progress = None,
     ) -> Path:
         """Write a document's content to ``path``, streaming; returns the path.
@@ -322,7 +418,12 @@ class AsyncDocuments(AsyncResource):
         try:
             async with (
                 self.stream(
-                    document_id, max_retries=max_retries, timeout=timeout
+                    document_id,
+                    max_retries=max_retries,
+                    timeout=timeout,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                    extra_body=extra_body,
                 ) as chunks,
                 await anyio.open_file(partial, "wb") as out,
             ):

@@ -8,6 +8,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     SyncResource,
     TimeoutTypes,
     query_params,
@@ -61,10 +64,17 @@ class ScreeningResults(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[ScreeningResult]:
         """List screening results; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, subject_id, limit, max_retries, timeout), cursor
+            lambda c: _list(c, subject_id, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def retrieve(
@@ -73,9 +83,17 @@ class ScreeningResults(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> ScreeningResult:
         """Fetch one screening result by id."""
-        return self._send(_retrieve(result_id, max_retries, timeout))
+        return self._send(
+            _retrieve(result_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class Screening:
@@ -97,10 +115,17 @@ class AsyncScreeningResults(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[ScreeningResult]:
         """List screening results; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list(c, subject_id, limit, max_retries, timeout), cursor
+            lambda c: _list(c, subject_id, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def retrieve(
@@ -109,9 +134,17 @@ class AsyncScreeningResults(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> ScreeningResult:
         """Fetch one screening result by id."""
-        return await self._send(_retrieve(result_id, max_retries, timeout))
+        return await self._send(
+            _retrieve(result_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
 
 class AsyncScreening:

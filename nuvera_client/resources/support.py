@@ -9,6 +9,9 @@ from nuvera_client._pagination import AsyncPage, Page, PageData, page_parser
 from nuvera_client._resource import (
     AsyncResource,
     Call,
+    ExtraBody,
+    ExtraHeaders,
+    ExtraQuery,
     FileInput,
     FilePart,
     SyncResource,
@@ -158,11 +161,17 @@ class TicketMessages(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[SupportMessage]:
         """List a ticket's messages; iterating follows every page lazily."""
         return self._page(
             lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def create(
@@ -174,12 +183,18 @@ class TicketMessages(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportMessage:
         """Post a message; ``attachments`` are paths, bytes or binary file objects."""
         return self._send(
             _create_message(
                 ticket_id, body, attachments, idempotency_key, max_retries, timeout
-            )
+            ),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 
@@ -198,10 +213,17 @@ class Tickets(SyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> Page[SupportTicket]:
         """List tickets, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_tickets(c, limit, max_retries, timeout), cursor
+            lambda c: _list_tickets(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     def create(
@@ -214,12 +236,20 @@ class Tickets(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Open a ticket; ``body`` becomes its first message."""
         fields = body_fields(
             subject=subject, body=body, priority=priority, customer_id=customer_id
         )
-        return self._send(_create_ticket(fields, idempotency_key, max_retries, timeout))
+        return self._send(
+            _create_ticket(fields, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def retrieve(
         self,
@@ -227,9 +257,17 @@ class Tickets(SyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Fetch one ticket by id."""
-        return self._send(_retrieve_ticket(ticket_id, max_retries, timeout))
+        return self._send(
+            _retrieve_ticket(ticket_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     def close(
         self,
@@ -238,10 +276,16 @@ class Tickets(SyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Close a ticket (closing a closed ticket is 409 ``invalid_state``)."""
         return self._send(
-            _close_ticket(ticket_id, idempotency_key, max_retries, timeout)
+            _close_ticket(ticket_id, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 
@@ -264,11 +308,17 @@ class AsyncTicketMessages(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[SupportMessage]:
         """List a ticket's messages; iterating follows every page lazily."""
         return self._page(
             lambda c: _list_messages(c, ticket_id, limit, max_retries, timeout),
             cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def create(
@@ -280,12 +330,18 @@ class AsyncTicketMessages(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportMessage:
         """Post a message; ``attachments`` are paths, bytes or binary file objects."""
         return await self._send(
             _create_message(
                 ticket_id, body, attachments, idempotency_key, max_retries, timeout
-            )
+            ),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 
@@ -304,10 +360,17 @@ class AsyncTickets(AsyncResource):
         cursor: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> AsyncPage[SupportTicket]:
         """List tickets, newest first; iterating follows every page lazily."""
         return self._page(
-            lambda c: _list_tickets(c, limit, max_retries, timeout), cursor
+            lambda c: _list_tickets(c, limit, max_retries, timeout),
+            cursor,
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def create(
@@ -320,13 +383,19 @@ class AsyncTickets(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Open a ticket; ``body`` becomes its first message."""
         fields = body_fields(
             subject=subject, body=body, priority=priority, customer_id=customer_id
         )
         return await self._send(
-            _create_ticket(fields, idempotency_key, max_retries, timeout)
+            _create_ticket(fields, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
     async def retrieve(
@@ -335,9 +404,17 @@ class AsyncTickets(AsyncResource):
         *,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Fetch one ticket by id."""
-        return await self._send(_retrieve_ticket(ticket_id, max_retries, timeout))
+        return await self._send(
+            _retrieve_ticket(ticket_id, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
+        )
 
     async def close(
         self,
@@ -346,10 +423,16 @@ class AsyncTickets(AsyncResource):
         idempotency_key: str | None = None,
         max_retries: int | None = None,
         timeout: TimeoutTypes = None,
+        extra_headers: ExtraHeaders | None = None,
+        extra_query: ExtraQuery | None = None,
+        extra_body: ExtraBody | None = None,
     ) -> SupportTicket:
         """Close a ticket (closing a closed ticket is 409 ``invalid_state``)."""
         return await self._send(
-            _close_ticket(ticket_id, idempotency_key, max_retries, timeout)
+            _close_ticket(ticket_id, idempotency_key, max_retries, timeout),
+            extra_headers,
+            extra_query,
+            extra_body,
         )
 
 

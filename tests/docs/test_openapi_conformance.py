@@ -66,6 +66,8 @@ SDK_METHODS: dict[str, dict[str, str]] = {
         "create": "payments_create",
         "retrieve": "payments_retrieve",
         "cancel": "payments_cancel",
+        # A waiter: retrieve() polled until a status (the id only).
+        "wait": "payments_retrieve",
     },
     "screening.results": {
         "list": "screening_results_list",
@@ -85,6 +87,9 @@ SDK_METHODS: dict[str, dict[str, str]] = {
 
 # Parameters that steer the SDK rather than fill the request.
 CONTROL = {
+    "extra_headers",
+    "extra_query",
+    "extra_body",
     "idempotency_key",
     "max_retries",
     "timeout",
@@ -358,7 +363,7 @@ def test_method_parameters_are_the_operation_fields(
     resource_path: str, verb: str, op_id: str, sync_client: NuveraClient
 ) -> None:
     method, template, op = OPS[op_id]
-    if verb in {"download_to", "stream", "download", "retrieve", "delete"}:
+    if verb in {"download_to", "stream", "download", "retrieve", "delete", "wait"}:
         return  # the id only; checked by the request test
     resource_class = type(_resolve_attr(sync_client, resource_path))
     params = inspect.signature(getattr(resource_class, verb)).parameters.values()

@@ -53,6 +53,7 @@ VERBS = {
     "download",
     "download_to",
     "stream",
+    "wait",
 }
 
 
@@ -128,6 +129,7 @@ def test_clients_have_same_signature_and_resources() -> None:
         "credentials",
         "max_response_bytes",
         "http_stack",
+        "max_concurrency",
     ]
     for name in s_sig.parameters:
         if name in {"self", "http_client"}:
