@@ -154,19 +154,26 @@ class NuveraClient:
             self._calls.gate = threading.BoundedSemaphore(limit)
         calls = self._calls
         self.customers = Customers(calls)
-        """Customers (``/v1/customers``)."""
+        """Customers (``/v1/customers``):
+        [`Customers`][nuvera_client.resources.customers.Customers]."""
         self.beneficiaries = Beneficiaries(calls)
-        """Beneficiaries (``/v1/beneficiaries``)."""
+        """Beneficiaries (``/v1/beneficiaries``):
+        [`Beneficiaries`][nuvera_client.resources.beneficiaries.Beneficiaries]."""
         self.documents = Documents(calls)
-        """Documents (``/v1/documents``): upload, download, stream."""
+        """Documents (``/v1/documents``; upload, download, stream):
+        [`Documents`][nuvera_client.resources.documents.Documents]."""
         self.crypto = Crypto(calls)
-        """Crypto reference data: ``.assets`` and ``.networks``."""
+        """Crypto reference data (``.assets``, ``.networks``):
+        [`Crypto`][nuvera_client.resources.crypto.Crypto]."""
         self.payments = Payments(calls)
-        """Payments (``/v1/payments``)."""
+        """Payments (``/v1/payments``):
+        [`Payments`][nuvera_client.resources.payments.Payments]."""
         self.screening = Screening(calls)
-        """Screening: ``.results``."""
+        """Screening (``.results``):
+        [`Screening`][nuvera_client.resources.screening.Screening]."""
         self.support = Support(calls)
-        """Support: ``.tickets`` and ``.tickets.messages``."""
+        """Support (``.tickets``, ``.tickets.messages``):
+        [`Support`][nuvera_client.resources.support.Support]."""
 
     @property
     def base_url(self) -> httpx.URL:
@@ -296,19 +303,26 @@ class AsyncNuveraClient:
             self._calls.gate = anyio.Semaphore(limit, max_value=limit)
         calls = self._calls
         self.customers = AsyncCustomers(calls)
-        """Customers (``/v1/customers``)."""
+        """Customers (``/v1/customers``):
+        [`AsyncCustomers`][nuvera_client.resources.customers.AsyncCustomers]."""
         self.beneficiaries = AsyncBeneficiaries(calls)
-        """Beneficiaries (``/v1/beneficiaries``)."""
+        """Beneficiaries (``/v1/beneficiaries``):
+        [`AsyncBeneficiaries`][nuvera_client.resources.beneficiaries.AsyncBeneficiaries]."""
         self.documents = AsyncDocuments(calls)
-        """Documents (``/v1/documents``): upload, download, stream."""
+        """Documents (``/v1/documents``; upload, download, stream):
+        [`AsyncDocuments`][nuvera_client.resources.documents.AsyncDocuments]."""
         self.crypto = AsyncCrypto(calls)
-        """Crypto reference data: ``.assets`` and ``.networks``."""
+        """Crypto reference data (``.assets``, ``.networks``):
+        [`AsyncCrypto`][nuvera_client.resources.crypto.AsyncCrypto]."""
         self.payments = AsyncPayments(calls)
-        """Payments (``/v1/payments``)."""
+        """Payments (``/v1/payments``):
+        [`AsyncPayments`][nuvera_client.resources.payments.AsyncPayments]."""
         self.screening = AsyncScreening(calls)
-        """Screening: ``.results``."""
+        """Screening (``.results``):
+        [`AsyncScreening`][nuvera_client.resources.screening.AsyncScreening]."""
         self.support = AsyncSupport(calls)
-        """Support: ``.tickets`` and ``.tickets.messages``."""
+        """Support (``.tickets``, ``.tickets.messages``):
+        [`AsyncSupport`][nuvera_client.resources.support.AsyncSupport]."""
 
     @property
     def base_url(self) -> httpx.URL:
