@@ -1,10 +1,14 @@
 """Official Python SDK for the Nuvera REST API.
 
-Typed clients (:class:`NuveraClient`, :class:`AsyncNuveraClient`), request signing
-(:class:`RequestSigner`, :class:`NuveraAuth`), API keys (:class:`ApiKey`) and
-permissions (:class:`Permission`). Key helpers live in :mod:`nuvera_client.keys`,
-errors in :mod:`nuvera_client.errors`, models in :mod:`nuvera_client.models`, the
-local sandbox in :mod:`nuvera_client.sandbox`.
+Typed clients ([`NuveraClient`][nuvera_client.NuveraClient],
+[`AsyncNuveraClient`][nuvera_client.AsyncNuveraClient]), request signing
+([`RequestSigner`][nuvera_client.RequestSigner],
+[`NuveraAuth`][nuvera_client.NuveraAuth]), API keys ([`ApiKey`][nuvera_client.ApiKey])
+and permissions ([`Permission`][nuvera_client.Permission]). Key helpers live in
+[`nuvera_client.keys`][nuvera_client.keys], errors in
+[`nuvera_client.errors`][nuvera_client.errors], models in
+[`nuvera_client.models`][nuvera_client.models], the local sandbox in
+[`nuvera_client.sandbox`][nuvera_client.sandbox].
 """
 
 from nuvera_client._api_key import ApiKey

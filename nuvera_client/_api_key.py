@@ -38,8 +38,9 @@ def checksum(body: str) -> str:
 class ApiKey(FrozenSecretHolder):
     """A Nuvera API key, validated; shows only its prefix and last four characters.
 
-    Use :meth:`parse` to build one. ``str()`` and ``repr()`` never reveal the key;
-    :meth:`reveal` returns it for the ``x-api-key`` header.
+    Use [`parse()`][nuvera_client.ApiKey.parse] to build one. ``str()`` and ``repr()``
+    never reveal the key; [`reveal()`][nuvera_client.ApiKey.reveal] returns it for the
+    ``x-api-key`` header.
     """
 
     __slots__ = ("_value", "env")

@@ -69,8 +69,10 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
 
     Args:
         api_key: the application's API key (``nvk_live_…`` / ``nvk_test_…``).
-        private_key: the signing key in any form :class:`RequestSigner` accepts.
-        signer: a ready :class:`RequestSigner` instead of ``private_key``.
+        private_key: the signing key in any form
+            [`RequestSigner`][nuvera_client.RequestSigner] accepts.
+        signer: a ready [`RequestSigner`][nuvera_client.RequestSigner] instead of
+            ``private_key``.
         passphrase: for an encrypted ``private_key``.
         ttl: token lifetime in seconds, 1..60.
 
@@ -99,7 +101,7 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
 
     @property
     def signer(self) -> RequestSigner:
-        """The :class:`RequestSigner` in use."""
+        """The [`RequestSigner`][nuvera_client.RequestSigner] in use."""
         return self._credentials.signer
 
     @property

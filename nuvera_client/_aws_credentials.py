@@ -68,10 +68,12 @@ class AwsSecretsManagerCredentials(CachingCredentialProvider):
         secret_id: the secret's name or ARN.
         client: a boto3 ``secretsmanager`` client (default: a new one, from the
             usual AWS configuration; ``boto3`` is imported only then).
-        refresh_interval: see :class:`CachingCredentialProvider`; with AWS
-            rotation schedules, an hour is typical.
+        refresh_interval: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider];
+            with AWS rotation schedules, an hour is typical.
         region_name: the region for the default client.
-        clock: see :class:`CachingCredentialProvider`.
+        clock: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
 
     Raises:
         ConfigurationError: ``boto3`` is not installed (``pip install

@@ -30,7 +30,7 @@ SPOOL_MEMORY_LIMIT = 1024 * 1024  # spool bodies above 1 MiB to disk
 class SpooledBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A body spooled while it was hashed; can be sent any number of times.
 
-    :func:`stream_class` makes its twin for httpx2 requests (whose transports
+    ``stream_class()`` makes its twin for httpx2 requests (whose transports
     check for httpx2's stream classes).
     """
 

@@ -1,8 +1,8 @@
 """Owns NuveraClient / AsyncNuveraClient: thin shells over the attempt loop.
 
-Both twins share :class:`~nuvera_client._client_core.ClientCore` (configuration,
+Both twins share ``ClientCore`` (configuration,
 permissions, retry decisions, credentials) and one attempt loop
-(:func:`~nuvera_client._pipeline.attempts`); each only performs its steps, with
+(``attempts()``); each only performs its steps, with
 its own driver (send, sleep, fetch credentials). RSA signing of async requests
 runs off the event loop (``_signing_pool``).
 """
@@ -80,13 +80,15 @@ class NuveraClient:
         timeout: seconds, or an ``httpx.Timeout`` (default 30 s, 10 s connect).
         max_retries: retries of transient failures per call (default 2).
         permissions: the application's permissions; calls outside them raise
-            :class:`~nuvera_client.errors.PermissionNotGrantedError` locally.
+            [`PermissionNotGrantedError`][nuvera_client.PermissionNotGrantedError]
+            locally.
         http_client: an ``httpx.Client`` (or ``httpx2.Client``) whose transport to
             use (it keeps its transport; the client signs every request itself
             and never lets it follow a redirect). Not closed by us.
         ttl: token lifetime in seconds (1..60).
-        credentials: a :class:`~nuvera_client.CredentialProvider` or a callable
-            returning :class:`~nuvera_client.Credentials`, asked again on rotation.
+        credentials: a [`CredentialProvider`][nuvera_client.CredentialProvider] or a
+            callable returning [`Credentials`][nuvera_client.Credentials], asked again
+            on rotation.
         max_response_bytes: the largest response body read into memory, counted
             decoded (default 32 MiB); larger raises ``InvalidResponseError``.
             Streamed downloads (``documents.stream``) are not capped.
@@ -182,7 +184,7 @@ class NuveraClient:
 
     @property
     def auth(self) -> NuveraAuth:
-        """The :class:`~nuvera_client.NuveraAuth` signing every request."""
+        """The [`NuveraAuth`][nuvera_client.NuveraAuth] signing every request."""
         return self._core.auth
 
     @property
@@ -251,7 +253,9 @@ class NuveraClient:
 
 
 class AsyncNuveraClient:
-    """The asynchronous Nuvera API client; same arguments as :class:`NuveraClient`.
+    """The asynchronous Nuvera API client; same arguments as ``NuveraClient``.
+
+    Its arguments are those of [`NuveraClient`][nuvera_client.NuveraClient].
 
     RSA signing runs in a bounded worker-thread pool, off the event loop, with a
     fresh ``jti`` for every attempt.
@@ -331,7 +335,7 @@ class AsyncNuveraClient:
 
     @property
     def auth(self) -> NuveraAuth:
-        """The :class:`~nuvera_client.NuveraAuth` signing every request."""
+        """The [`NuveraAuth`][nuvera_client.NuveraAuth] signing every request."""
         return self._core.auth
 
     @property

@@ -153,11 +153,11 @@ class ClientConfig(FrozenSecretHolder):
         r"""Fill unset arguments from the environment and check their consistency.
 
         Without ``api_key`` and ``private_key``, the credentials come from
-        :func:`~nuvera_client.credentials.default_chain`: ``NUVERA_*`` variables,
-        then the files they name, then the CLI's profile, with the same rules as
-        every provider and the CLI (escaped ``\n`` in PEM text accepted, key files
-        readable by group/others refused). With only one of them, the other comes
-        from the same variables, read by the same reader.
+        [`default_chain()`][nuvera_client.credentials.default_chain]: ``NUVERA_*``
+        variables, then the files they name, then the CLI's profile, with the same rules
+        as every provider and the CLI (escaped ``\n`` in PEM text accepted, key files
+        readable by group/others refused). With only one of them, the other comes from
+        the same variables, read by the same reader.
 
         Args:
             api_key: the API key, else ``NUVERA_API_KEY``.

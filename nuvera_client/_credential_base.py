@@ -43,8 +43,8 @@ class Credentials(FrozenSecretHolder):
     ``TypeError``; ``copy.copy`` returns the same (immutable) object.
 
     Args:
-        api_key: the API key text (or a parsed :class:`~nuvera_client.ApiKey`).
-        private_key: any form :class:`~nuvera_client.RequestSigner` accepts.
+        api_key: the API key text (or a parsed [`ApiKey`][nuvera_client.ApiKey]).
+        private_key: any form [`RequestSigner`][nuvera_client.RequestSigner] accepts.
         passphrase: for an encrypted private key.
     """
 
@@ -65,8 +65,8 @@ class Credentials(FrozenSecretHolder):
         The parsed key is cached process-wide by the SHA-256 of its material (and
         passphrase), so resolving the same credentials again, or credentials a
         provider fetched again after a refresh, does not parse the key again.
-        Each call returns a new :class:`RequestSigner` (its clock offset is the
-        caller's), sharing the parsed key.
+        Each call returns a new [`RequestSigner`][nuvera_client.RequestSigner] (its
+        clock offset is the caller's), sharing the parsed key.
 
         Raises:
             InvalidApiKeyError: the API key is malformed.
@@ -121,12 +121,13 @@ def checked(
 class CachingCredentialProvider(SecretHolder, abc.ABC):
     """Base of the shipped providers: cache, scheduled refresh, single flight.
 
-    Subclasses implement :meth:`fetch`. ``get()`` fetches on first use and again
-    once ``refresh_interval`` seconds have passed (one caller fetches; the others
-    keep the current credentials meanwhile; a failed scheduled fetch is logged and
-    the current credentials kept). ``refresh()`` always fetches, but callers that
-    queued behind a fetch already under way take its result instead of fetching
-    again: sixteen threads refreshing at once cause one fetch.
+    Subclasses implement
+    [`fetch()`][nuvera_client.credentials.CachingCredentialProvider.fetch]. ``get()``
+    fetches on first use and again once ``refresh_interval`` seconds have passed (one
+    caller fetches; the others keep the current credentials meanwhile; a failed
+    scheduled fetch is logged and the current credentials kept). ``refresh()`` always
+    fetches, but callers that queued behind a fetch already under way take its result
+    instead of fetching again: sixteen threads refreshing at once cause one fetch.
 
     Args:
         refresh_interval: seconds between scheduled fetches; ``None`` (default)
@@ -162,10 +163,12 @@ class CachingCredentialProvider(SecretHolder, abc.ABC):
         return self._cache.generation
 
     def needs_fetch(self) -> bool:
-        """Return whether :meth:`get` would read the source now.
+        """Return whether ``get()`` would read the source now.
 
         True when nothing is cached yet or ``refresh_interval`` has passed; async
-        callers then call :meth:`get` in a worker thread.
+        callers then call
+        [`get()`][nuvera_client.credentials.CachingCredentialProvider.get] in a worker
+        thread.
         """
         return self._cache.needs_fetch()
 
@@ -177,20 +180,29 @@ class CachingCredentialProvider(SecretHolder, abc.ABC):
         """Fetch the credentials again, once for all concurrent callers.
 
         Args:
-            generation: the :attr:`generation` the caller was using when the server
-                refused it; if a fetch has completed since, its result is returned
-                without fetching. Default: the generation when the call started.
+            generation: the
+                [`generation`][nuvera_client.credentials.CachingCredentialProvider.generation]
+                the caller was using when the server refused it; if a fetch has
+                completed since, its result is returned without fetching. Default: the
+                generation when the call started.
         """
         return self._cache.refresh(generation)
 
     async def aget(self) -> Credentials:
-        """Like :meth:`get`; a fetch runs in a worker thread, off the event loop."""
+        """Like ``get()``; a fetch runs in a worker thread, off the event loop.
+
+        See [`get()`][nuvera_client.credentials.CachingCredentialProvider.get].
+        """
         if not self._cache.needs_fetch():
             return self._cache.get()
         return await anyio.to_thread.run_sync(self._cache.get)
 
     async def arefresh(self, generation: int | None = None) -> Credentials:
-        """Like :meth:`refresh`, in a worker thread; shares fetches with threads."""
+        """Like ``refresh()``, in a worker thread; shares fetches with threads.
+
+        See
+        [`refresh()`][nuvera_client.credentials.CachingCredentialProvider.refresh].
+        """
         seen = self.generation if generation is None else generation
         return await anyio.to_thread.run_sync(
             functools.partial(self._cache.refresh, seen)

@@ -54,7 +54,8 @@ class KeyCache:
         """Return the parsed key for ``source``, parsing it on first sight only.
 
         Raises:
-            InvalidPrivateKeyError: the key cannot be used (from :mod:`keys`).
+            InvalidPrivateKeyError: the key cannot be used (from
+                [`keys`][nuvera_client.keys]).
         """
         if isinstance(source, rsa.RSAPrivateKey):
             return source

@@ -43,13 +43,15 @@ def _as_provider(
 class ChainCredentials(SecretHolder):
     """Try providers in order; the first that is configured is used from then on.
 
-    A provider raising :class:`CredentialsNotConfiguredError` is skipped; any other
-    error stops the chain (a half-configured source should be fixed, not skipped).
-    ``refresh()`` refreshes the chosen provider.
+    A provider raising
+    [`CredentialsNotConfiguredError`][nuvera_client.CredentialsNotConfiguredError] is
+    skipped; any other error stops the chain (a half-configured source should be fixed,
+    not skipped). ``refresh()`` refreshes the chosen provider.
 
     Args:
         providers: providers, or zero-argument functions returning
-            :class:`Credentials` (wrapped in :class:`CallableCredentials`).
+            [`Credentials`][nuvera_client.Credentials] (wrapped in
+            [`CallableCredentials`][nuvera_client.credentials.CallableCredentials]).
 
     Raises:
         CredentialsNotConfiguredError: (from ``get``) no provider is configured;
@@ -109,7 +111,10 @@ class ChainCredentials(SecretHolder):
         return chosen.get()
 
     def needs_fetch(self) -> bool:
-        """Return whether :meth:`get` may read a source now."""
+        """Return whether ``get()`` may read a source now.
+
+        See [`get()`][nuvera_client.credentials.ChainCredentials.get].
+        """
         chosen = self._chosen
         if chosen is None:
             return True
@@ -117,14 +122,20 @@ class ChainCredentials(SecretHolder):
         return bool(check()) if callable(check) else True
 
     async def aget(self) -> Credentials:
-        """Like :meth:`get`, in a worker thread when it may fetch."""
+        """Like ``get()``, in a worker thread when it may fetch.
+
+        See [`get()`][nuvera_client.credentials.ChainCredentials.get].
+        """
         chosen = self._chosen
         if isinstance(chosen, CachingCredentialProvider):
             return await chosen.aget()
         return await anyio.to_thread.run_sync(self.get)
 
     async def arefresh(self, generation: int | None = None) -> Credentials:
-        """Like :meth:`refresh`, in a worker thread."""
+        """Like ``refresh()``, in a worker thread.
+
+        See [`refresh()`][nuvera_client.credentials.ChainCredentials.refresh].
+        """
         seen = self.generation if generation is None else generation
         return await anyio.to_thread.run_sync(functools.partial(self.refresh, seen))
 
@@ -142,12 +153,13 @@ def default_chain(
     """Return the usual chain: explicit arguments, environment, files, profile.
 
     1. ``api_key`` and ``private_key`` given here (both, or neither);
-    2. :class:`EnvironmentCredentials` (``NUVERA_API_KEY`` + ``NUVERA_PRIVATE_KEY``
-       or ``NUVERA_PRIVATE_KEY_FILE``);
+    2. [`EnvironmentCredentials`][nuvera_client.credentials.EnvironmentCredentials]
+       (``NUVERA_API_KEY`` + ``NUVERA_PRIVATE_KEY`` or ``NUVERA_PRIVATE_KEY_FILE``);
     3. the files named by ``NUVERA_API_KEY_FILE`` and ``NUVERA_PRIVATE_KEY_FILE``
-       (owner-only, as :class:`FileCredentials`);
-    4. :class:`ProfileCredentials`: the profile ``NUVERA_PROFILE`` (else
-       ``default``) of the CLI's profile file, when it stores an API key.
+       (owner-only, as [`FileCredentials`][nuvera_client.credentials.FileCredentials]);
+    4. [`ProfileCredentials`][nuvera_client.credentials.ProfileCredentials]: the profile
+       ``NUVERA_PROFILE`` (else ``default``) of the CLI's profile file, when it stores
+       an API key.
 
     A client built without credentials and every ``nuvera`` command resolve their
     credentials through this chain. ``passphrase`` also serves 2-4 when their own

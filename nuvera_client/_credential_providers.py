@@ -43,10 +43,12 @@ class CallableCredentials(CachingCredentialProvider):
         client = NuveraClient(credentials=CallableCredentials(from_vault))
 
     Args:
-        function: returns :class:`Credentials`; called on first use, on
-            ``refresh()`` and when ``refresh_interval`` has passed.
-        refresh_interval: see :class:`CachingCredentialProvider`.
-        clock: see :class:`CachingCredentialProvider`.
+        function: returns [`Credentials`][nuvera_client.Credentials]; called on first
+            use, on ``refresh()`` and when ``refresh_interval`` has passed.
+        refresh_interval: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
+        clock: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
     """
 
     def __init__(
@@ -112,16 +114,19 @@ class EnvironmentCredentials(CachingCredentialProvider):
 
     ``NUVERA_API_KEY``; the private key as PEM text in ``NUVERA_PRIVATE_KEY``
     (literal ``\n`` sequences are accepted) or in the file named by
-    ``NUVERA_PRIVATE_KEY_FILE`` (owner-only, like :class:`FileCredentials`);
-    ``NUVERA_PRIVATE_KEY_PASSPHRASE`` for an encrypted key. The variables are read
-    at each fetch, so ``refresh()`` picks up a rewritten key file.
+    ``NUVERA_PRIVATE_KEY_FILE`` (owner-only, like
+    [`FileCredentials`][nuvera_client.credentials.FileCredentials]);
+    ``NUVERA_PRIVATE_KEY_PASSPHRASE`` for an encrypted key. The variables are read at
+    each fetch, so ``refresh()`` picks up a rewritten key file.
 
     Args:
         env: the variables to read (default ``os.environ``).
         passphrase: used when ``NUVERA_PRIVATE_KEY_PASSPHRASE`` is unset.
         allow_insecure_permissions: accept a key file readable by group/others.
-        refresh_interval: see :class:`CachingCredentialProvider`.
-        clock: see :class:`CachingCredentialProvider`.
+        refresh_interval: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
+        clock: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
 
     Raises:
         CredentialsNotConfiguredError: (from ``get``) ``NUVERA_API_KEY`` is unset.
@@ -191,8 +196,10 @@ class FileCredentials(CachingCredentialProvider):
         api_key_file: a file holding the API key (surrounding whitespace ignored).
         passphrase: for an encrypted private key.
         allow_insecure_permissions: accept files readable by group/others.
-        refresh_interval: see :class:`CachingCredentialProvider`.
-        clock: see :class:`CachingCredentialProvider`.
+        refresh_interval: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
+        clock: see
+            [`CachingCredentialProvider`][nuvera_client.credentials.CachingCredentialProvider].
     """
 
     def __init__(

@@ -1,8 +1,8 @@
 r"""Owns the ``NUVERA_*`` variables: their one reader, the PEM and key-file rules.
 
 Every part of the SDK that takes settings from the environment (the clients, the
-credential providers, the CLI) reads them through :func:`read_environment`, and every
-key or API key file through :func:`read_key_file`, so that one rule holds everywhere:
+credential providers, the CLI) reads them through ``read_environment()``, and every
+key or API key file through ``read_key_file()``, so that one rule holds everywhere:
 
 - a variable set to an empty or blank value counts as unset;
 - ``NUVERA_PRIVATE_KEY`` holds PEM text; a one-line value with literal ``\n``
@@ -101,7 +101,7 @@ def read_variable(name: str, env: Mapping[str, str] | None = None) -> str | None
     """Return one ``NUVERA_*`` variable, or None when unset or blank.
 
     For the variables of optional features (HSM, telemetry); the credentials are
-    read together by :func:`read_environment`.
+    read together by ``read_environment()``.
     """
     return _value(os.environ if env is None else env, name)
 
@@ -119,7 +119,7 @@ def read_prefixed(prefix: str, env: Mapping[str, str] | None = None) -> dict[str
 def read_environment(env: Mapping[str, str] | None = None) -> EnvironmentSettings:
     """Read every ``NUVERA_*`` setting of ``env`` (default ``os.environ``).
 
-    Reads no file: the paths are returned for :func:`read_key_file`.
+    Reads no file: the paths are returned for ``read_key_file()``.
     """
     source = os.environ if env is None else env
     api_key = _value(source, ENV_API_KEY)

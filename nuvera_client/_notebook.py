@@ -165,7 +165,7 @@ def _cell(value: Any) -> str:
 def html_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
 ) -> str:
-    """Render an escaped HTML table, at most :data:`MAX_HTML_ROWS` rows."""
+    """Render an escaped HTML table, at most ``MAX_HTML_ROWS`` rows."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body: list[str] = []
     hidden = 0

@@ -202,7 +202,9 @@ class Page(Generic[T]):
 
 
 class AsyncPage(Generic[T]):
-    """The async twin of :class:`Page`: ``async for item in client.x.list(): ...``.
+    """The async twin of ``Page``: ``async for item in client.x.list(): ...``.
+
+    See [`Page`][nuvera_client.Page].
 
     ``page = await client.customers.list()`` (or ``await ....first_page()``)
     fetches the first page; ``data``/``has_more`` are readable once fetched.

@@ -140,7 +140,7 @@ def validate_permissions(
     """Check a permission set: known names, and each ``*_WRITE`` with its ``*_READ``.
 
     Returns:
-        The set as :class:`Permission` members.
+        The set as [`Permission`][nuvera_client.Permission] members.
 
     Raises:
         InvalidPermissionsError: an unknown name, or a write without its read

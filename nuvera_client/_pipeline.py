@@ -1,14 +1,14 @@
 """Owns the attempt loop of a call: one sans-I/O generator and its two drivers.
 
-:func:`attempts` decides everything about a logical call (authorize, poll the
+``attempts()`` decides everything about a logical call (authorize, poll the
 credentials, the Idempotency-Key, build each attempt, classify its outcome, retry
 or back off, learn the clock, refresh on rotation, deprecation notices) and
-yields the I/O it needs as steps: :class:`Send`, :class:`Sleep`,
-:class:`FetchCredentials`. :func:`run_sync` and :func:`run_async` perform the
+yields the I/O it needs as steps: ``Send``, ``Sleep``,
+``FetchCredentials``. ``run_sync()`` and ``run_async()`` perform the
 steps and send the outcomes back, as httpx drives an ``Auth.auth_flow``. They
 hold no decision, so the sync and async clients cannot drift apart.
 
-Every event of a call passes through one :class:`Observer` (no-op by default
+Every event of a call passes through one ``Observer`` (no-op by default
 but for DEBUG logs), the place for tracing spans or per-attempt metrics.
 """
 
@@ -73,7 +73,7 @@ MAX_ATTEMPTS = 64
 class Send:
     """Send ``request`` (signed by the driver's auth, never redirected).
 
-    The driver answers with an :class:`Outcome`. It reads the body (decoded, at
+    The driver answers with an ``Outcome``. It reads the body (decoded, at
     most ``limit`` bytes, ``error_limit`` for an error) and closes the response,
     except a successful one when ``stream`` is set: the caller reads that later.
     """
@@ -121,7 +121,7 @@ Step = Send | Sleep | FetchCredentials | OpenFiles
 
 @dataclass(slots=True)
 class Outcome:
-    """What a :class:`Send` produced: a response (and its read body) or an error."""
+    """What a ``Send`` produced: a response (and its read body) or an error."""
 
     response: httpx.Response | None = None
     body: bytes | None = None

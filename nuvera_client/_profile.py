@@ -63,7 +63,7 @@ def check_name(name: str) -> str:
 def loads(text: str) -> Profiles:
     """Parse the profile file: TOML tables of string values.
 
-    Uses :mod:`tomllib` where it exists (Python 3.11+), else a small parser for the
+    Uses ``tomllib`` where it exists (Python 3.11+), else a small parser for the
     subset this module writes (``[name]`` tables, ``key = "string"``, comments).
 
     Raises:
@@ -87,7 +87,7 @@ def loads(text: str) -> Profiles:
 
 
 def parse_simple(text: str) -> Profiles:
-    """Parse the TOML subset :func:`dumps` writes, without :mod:`tomllib`.
+    """Parse the TOML subset ``dumps()`` writes, without ``tomllib``.
 
     Raises:
         ConfigurationError: a line outside that subset, with its number.

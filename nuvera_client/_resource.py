@@ -367,7 +367,7 @@ class AsyncCaller(Protocol):
 
 
 class SyncResource:
-    """Base of the synchronous resources: sends :class:`Call` objects."""
+    """Base of the synchronous resources: sends ``Call`` objects."""
 
     def __init__(self, client: SyncCaller) -> None:
         self._client = client
@@ -423,7 +423,7 @@ class SyncResource:
 
 
 class AsyncResource:
-    """Base of the asynchronous resources: sends :class:`Call` objects."""
+    """Base of the asynchronous resources: sends ``Call`` objects."""
 
     def __init__(self, client: AsyncCaller) -> None:
         self._client = client

@@ -56,7 +56,7 @@ class Action(enum.Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    """An :class:`Action` and its parameters."""
+    """An ``Action`` and its parameters."""
 
     action: Action
     delay: float = 0.0

@@ -35,7 +35,7 @@ class SecretHolder:
 
 
 class FrozenSecretHolder(SecretHolder):
-    """A :class:`SecretHolder` that is immutable: a copy is the object itself."""
+    """A ``SecretHolder`` that is immutable: a copy is the object itself."""
 
     __slots__ = ()
 

@@ -70,7 +70,7 @@ class SigningKey(Protocol):
 
 
 class _LocalKey:
-    """Adapts a ``cryptography`` private key to :class:`SigningKey`."""
+    """Adapts a ``cryptography`` private key to ``SigningKey``."""
 
     __slots__ = ("_key",)
 
@@ -171,8 +171,8 @@ class RequestSigner:
 
     Args:
         private_key: PEM ``bytes``/``str`` (PKCS#8 or PKCS#1, optionally encrypted),
-            DER bytes, a JWK ``dict``, a :class:`pathlib.Path`, a ``cryptography``
-            ``RSAPrivateKey``, or a :class:`SigningKey` (KMS/HSM).
+            DER bytes, a JWK ``dict``, a ``pathlib.Path``, a ``cryptography``
+            ``RSAPrivateKey``, or a [`SigningKey`][nuvera_client.SigningKey] (KMS/HSM).
         passphrase: for an encrypted key.
         ttl: token lifetime in seconds, 1..60 (default 30).
         issuer: the ``iss`` claim.
@@ -238,7 +238,9 @@ class RequestSigner:
         iat: int | None = None,
         jti: str | None = None,
     ) -> dict[str, object]:
-        """Return the claims :meth:`sign` would sign, keys sorted.
+        """Return the claims ``sign()`` would sign, keys sorted.
+
+        See [`sign()`][nuvera_client.RequestSigner.sign].
 
         Args:
             method: the HTTP method (upper-cased here).
@@ -305,8 +307,9 @@ class RequestSigner:
     ) -> str:
         """Return the compact RS256 token for one request attempt.
 
-        Same arguments as :meth:`claims`. Given the same key, request, ``iat`` and
-        ``jti``, the token is the same byte for byte in every conforming SDK.
+        Same arguments as [`claims()`][nuvera_client.RequestSigner.claims]. Given the
+        same key, request, ``iat`` and ``jti``, the token is the same byte for byte in
+        every conforming SDK.
         """
         method, uri, body_hash, iat, jti = self._checked(
             method, uri, body, body_hash, iat, jti

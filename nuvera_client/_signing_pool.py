@@ -74,7 +74,7 @@ class SigningPool:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`shutdown` ran: the pool takes no more jobs."""
+        """Whether ``shutdown()`` ran: the pool takes no more jobs."""
         return self._closed
 
     def submit(

@@ -1,7 +1,7 @@
 """Owns client telemetry: OpenTelemetry spans and metrics, a log record per attempt.
 
-The attempt loop reports what happens to one logical call to a :class:`CallWatch`
-made by :func:`watch_call`: call started, attempt started / ended, the decision
+The attempt loop reports what happens to one logical call to a ``CallWatch``
+made by ``watch_call()``: call started, attempt started / ended, the decision
 after an attempt (a retry scheduled, a clock skew recovered, credentials
 refreshed), call ended. From these it makes
 
@@ -213,7 +213,7 @@ class CallWatch:
     __slots__ = ()
 
     propagates = False
-    """Whether :meth:`inject` adds headers (the async fast path cannot carry them)."""
+    """Whether ``inject()`` adds headers (the async fast path cannot carry them)."""
 
     def attempt(self, number: int) -> None:
         """Attempt ``number`` (1-based) starts."""
@@ -477,11 +477,11 @@ def watch_call(call: Call[Any], base_url: httpx.URL, key: str | None) -> CallWat
 
 
 class TelemetryObserver(Observer):
-    """The client's observer: a :class:`CallWatch` per logical call.
+    """The client's observer: a ``CallWatch`` per logical call.
 
     Logs one DEBUG record per attempt with structured ``extra=`` fields and, when
     OpenTelemetry is installed, traces and measures each call. Calls are told apart
-    by their :class:`Call` object, which every method call makes afresh.
+    by their ``Call`` object, which every method call makes afresh.
     """
 
     def __init__(self, base_url: httpx.URL) -> None:

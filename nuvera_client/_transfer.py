@@ -48,7 +48,7 @@ class CappedDecoder:
     cap, never what the server chose to compress. httpx's own decoders inflate a
     whole network chunk at once (1 KiB of gzip can be 1 MiB decoded).
 
-    Raises (from :meth:`feed` / :meth:`finish`):
+    Raises (from ``feed()`` / ``finish()``):
         BodyTooLarge: more than ``limit`` bytes decoded.
         DecodingError: (the response's library's) a corrupt or unknown encoding.
     """
@@ -119,7 +119,7 @@ _ZLIB_WBITS = {
 }
 
 ACCEPT_ENCODING = "gzip, deflate"
-"""What the client accepts: the encodings :class:`CappedDecoder` bounds."""
+"""What the client accepts: the encodings ``CappedDecoder`` bounds."""
 
 
 def _already_read(response: httpx.Response, limit: int | None) -> bytes:
@@ -142,7 +142,7 @@ def read_capped(response: httpx.Response, limit: int | None) -> bytes:
 
 
 async def aread_capped(response: httpx.Response, limit: int | None) -> bytes:
-    """Like :func:`read_capped`, for async responses."""
+    """Like ``read_capped()``, for async responses."""
     if response.is_stream_consumed:
         return _already_read(response, limit)
     decoder = CappedDecoder(response, limit)

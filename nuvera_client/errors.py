@@ -1,6 +1,6 @@
 """The exceptions and warnings raised by ``nuvera_client``: all of them live here.
 
-Every exception derives from :class:`NuveraError`::
+Every exception derives from [`NuveraError`][nuvera_client.NuveraError]:
 
     NuveraError
     ├── ConfigurationError           raised before any I/O (also a ValueError)
@@ -53,8 +53,9 @@ What else may escape is listed in ``docs/guides/errors-and-retries.md``:
 ``TypeError`` for an argument of the wrong type.
 
 No exception text ever holds an API key, a private key, a passphrase or a token:
-server text is truncated to :data:`MAX_MESSAGE_CHARS` and the client's own API key
-and tokens are replaced by ``[redacted]`` before an error is built.
+server text is truncated to
+[`MAX_MESSAGE_CHARS`][nuvera_client.errors.MAX_MESSAGE_CHARS] and the client's own API
+key and tokens are replaced by ``[redacted]`` before an error is built.
 """
 
 from __future__ import annotations
@@ -179,8 +180,8 @@ class InvalidPermissionsError(ConfigurationError):
 class CredentialsNotConfiguredError(ConfigurationError):
     """A provider has nothing configured (its variables, files or arguments are unset).
 
-    :class:`~nuvera_client.credentials.ChainCredentials` skips a provider that
-    raises this and tries the next; any other error stops the chain, since a
+    [`ChainCredentials`][nuvera_client.credentials.ChainCredentials] skips a provider
+    that raises this and tries the next; any other error stops the chain, since a
     half-configured source is a mistake worth seeing.
 
     Attributes:
@@ -283,8 +284,8 @@ class InvalidIdError(InvalidArgumentError):
 class Pkcs11Error(ConfigurationError):
     """A signing key in an HSM, reached through PKCS#11, cannot be used.
 
-    Raised by :class:`~nuvera_client.hsm.Pkcs11SigningKey` when it opens the token,
-    and when the token fails to sign after one reconnection. Never holds the PIN.
+    Raised by [`Pkcs11SigningKey`][nuvera_client.hsm.Pkcs11SigningKey] when it opens the
+    token, and when the token fails to sign after one reconnection. Never holds the PIN.
     """
 
 
@@ -637,7 +638,8 @@ def error_from_response(
         secrets: exact values to redact (the client's API key, the token sent).
 
     Returns:
-        An instance of the :class:`APIError` subclass for the status and code.
+        An instance of the [`APIError`][nuvera_client.APIError] subclass for the status
+        and code.
     """
     hidden = tuple(secrets)
     lowered = {k.lower(): scrub_text(v, hidden) for k, v in (headers or {}).items()}

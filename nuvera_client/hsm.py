@@ -117,7 +117,7 @@ class _Pooled:
 
 
 class Pkcs11SigningKey:
-    """A :class:`~nuvera_client.SigningKey` whose private key stays in an HSM.
+    """A [`SigningKey`][nuvera_client.SigningKey] whose private key stays in an HSM.
 
     The token is opened, logged in and checked here, so that a wrong setting
     fails at start-up with a typed error, not on the first request.

@@ -5,7 +5,7 @@ and public exponent 65537 (PROTOCOL §1.2). The key id (``kid``) is the RFC 7638
 JWK SHA-256 thumbprint of the public key, base64url without padding; it is always
 derived, never typed.
 
-This module does no I/O except reading a file you name with :class:`pathlib.Path`.
+This module does no I/O except reading a file you name with ``pathlib.Path``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ PUBLIC_EXPONENT = 65537
 PrivateKeySource: TypeAlias = (
     "str | bytes | Mapping[str, str] | Path | rsa.RSAPrivateKey"
 )
-"""Anything :func:`load_private_key` accepts."""
+"""Anything [`load_private_key()`][nuvera_client.keys.load_private_key] accepts."""
 
 Passphrase: TypeAlias = "str | bytes | None"  # noqa: S105 - a type, not a value
 
@@ -105,7 +105,7 @@ def load_private_key(
 
     Args:
         source: PEM text (``str`` or ``bytes``; PKCS#8 or PKCS#1, optionally
-            encrypted), DER ``bytes``, a JWK ``dict``, a :class:`pathlib.Path` to a
+            encrypted), DER ``bytes``, a JWK ``dict``, a ``pathlib.Path`` to a
             PEM or DER file, or a ``cryptography`` ``RSAPrivateKey``.
         passphrase: for an encrypted key.
 

@@ -45,7 +45,7 @@ def _default_client() -> KMSClient:
 
 
 class AwsKmsSigningKey:
-    """A :class:`~nuvera_client.SigningKey` backed by an AWS KMS asymmetric key.
+    """A [`SigningKey`][nuvera_client.SigningKey] backed by an AWS KMS asymmetric key.
 
     Args:
         key_id: the key id, key ARN, alias name (``alias/...``) or alias ARN.

@@ -6,12 +6,12 @@
     auth = NuveraRequestsAuth(api_key, Path("nuvera-key.pem"))
     requests.get("https://api.sandbox.nuvera.com/v1/customers", auth=auth)
 
-The signing is the same as :class:`nuvera_client.NuveraAuth` (PROTOCOL §2): the
-``uri`` claim is the request target ``requests`` writes on the request line
-(``PreparedRequest.path_url``) and ``body_hash`` covers the exact bytes sent.
-Multipart bodies built by requests-toolbelt's ``MultipartEncoder`` (and any
-other one-shot stream or generator) are hashed while being copied to a
-temporary file that is then sent, so a large upload is never held in memory.
+The signing is the same as [`nuvera_client.NuveraAuth`][nuvera_client.NuveraAuth]
+(PROTOCOL §2): the ``uri`` claim is the request target ``requests`` writes on the
+request line (``PreparedRequest.path_url``) and ``body_hash`` covers the exact bytes
+sent. Multipart bodies built by requests-toolbelt's ``MultipartEncoder`` (and any other
+one-shot stream or generator) are hashed while being copied to a temporary file that is
+then sent, so a large upload is never held in memory.
 
 Redirects are followed without credentials: a redirected request carries no
 ``x-api-key`` and no token (Nuvera itself never redirects).
@@ -47,8 +47,10 @@ class NuveraRequestsAuth(requests.auth.AuthBase):
 
     Args:
         api_key: the application's API key (``nvk_live_…`` / ``nvk_test_…``).
-        private_key: the signing key in any form :class:`RequestSigner` accepts.
-        signer: a ready :class:`RequestSigner` instead of ``private_key``.
+        private_key: the signing key in any form
+            [`RequestSigner`][nuvera_client.RequestSigner] accepts.
+        signer: a ready [`RequestSigner`][nuvera_client.RequestSigner] instead of
+            ``private_key``.
         passphrase: for an encrypted ``private_key``.
         ttl: token lifetime in seconds, 1..60.
 
@@ -76,7 +78,7 @@ class NuveraRequestsAuth(requests.auth.AuthBase):
 
     @property
     def signer(self) -> RequestSigner:
-        """The :class:`RequestSigner` in use."""
+        """The [`RequestSigner`][nuvera_client.RequestSigner] in use."""
         return self._signer
 
     @property

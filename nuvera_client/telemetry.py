@@ -1,17 +1,17 @@
 """Tracing, metrics and logs of API calls (OpenTelemetry with the ``otel`` extra).
 
 With ``opentelemetry-api`` installed (``pip install "nuvera-client[otel]"``), every
-call of :class:`~nuvera_client.NuveraClient` and
-:class:`~nuvera_client.AsyncNuveraClient` is traced and measured through the
-global tracer and meter providers that your application configures with the
+call of [`NuveraClient`][nuvera_client.NuveraClient] and
+[`AsyncNuveraClient`][nuvera_client.AsyncNuveraClient] is traced and measured through
+the global tracer and meter providers that your application configures with the
 OpenTelemetry SDK; this library never configures a provider or an exporter:
 
 - a ``CLIENT`` span per logical call, named after the operation
-  (``payments.create``; see :data:`OPERATIONS`), with the HTTP client semantic
-  conventions (``http.request.method``, ``server.address``, ``server.port``,
-  ``url.full`` with query values replaced by ``REDACTED``, ``url.template``,
-  ``http.response.status_code``, ``error.type`` = the exception class) and
-  ``nuvera.operation``, ``nuvera.permission``, ``nuvera.request_id``,
+  (``payments.create``; see [`OPERATIONS`][nuvera_client.telemetry.OPERATIONS]), with
+  the HTTP client semantic conventions (``http.request.method``, ``server.address``,
+  ``server.port``, ``url.full`` with query values replaced by ``REDACTED``,
+  ``url.template``, ``http.response.status_code``, ``error.type`` = the exception class)
+  and ``nuvera.operation``, ``nuvera.permission``, ``nuvera.request_id``,
   ``nuvera.idempotency_key`` (POST; see ``record_idempotency_key``),
   ``nuvera.attempts``;
 - a child span per attempt (``payments.create attempt``: ``nuvera.attempt``,
@@ -20,7 +20,7 @@ OpenTelemetry SDK; this library never configures a provider or an exporter:
 - span events ``nuvera.retry_scheduled`` (``nuvera.retry.delay_s``,
   ``nuvera.retry.reason``), ``nuvera.clock_skew_recovered``
   (``nuvera.clock_offset_s``) and ``nuvera.credentials_refreshed``;
-- metrics :data:`DURATION_METRIC` (histogram, seconds) and :data:`ATTEMPTS_METRIC`
+- metrics ``DURATION_METRIC`` (histogram, seconds) and ``ATTEMPTS_METRIC``
   (counter), both with ``nuvera.operation`` and ``outcome`` (``success``, else
   the error class for calls and the error code for attempts);
 - the W3C ``traceparent`` (the global propagator's headers) on every attempt.

@@ -3,7 +3,7 @@
 Installed as a ``pytest11`` entry point, so with the ``sandbox`` extra these fixtures
 are available in every test session:
 
-- ``nuvera_sandbox``: an in-memory :class:`~nuvera_client.sandbox.Sandbox`;
+- ``nuvera_sandbox``: an in-memory [`Sandbox`][nuvera_client.sandbox.Sandbox];
 - ``nuvera_sandbox_server``: that sandbox served by uvicorn on ``127.0.0.1:<free>``
   (``.base_url``, ``.sandbox``);
 - ``nuvera_application``: an application with every permission and a fresh RSA-2048

@@ -147,7 +147,7 @@ class Settings(SecretHolder):
         return check_base_url(text, key.env if key else None)
 
     def auth(self, ttl: int = 30) -> NuveraAuth:
-        """Return :class:`NuveraAuth` for these credentials."""
+        """Return [`NuveraAuth`][nuvera_client.NuveraAuth] for these credentials."""
         return NuveraAuth(self.api_key(), signer=self.signer(ttl))
 
 
@@ -157,7 +157,7 @@ def resolve_settings(
     """Collect the settings: flags, then ``NUVERA_*`` variables, then the profile.
 
     A file or variable that cannot be read is recorded in ``problems`` and raised
-    by the accessor that needs it (:meth:`Settings.api_key`, :meth:`Settings.signer`).
+    by the accessor that needs it (``Settings.api_key()``, ``Settings.signer()``).
 
     Raises:
         ConfigurationError: the profile file is unreadable, malformed, too open,

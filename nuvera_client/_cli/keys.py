@@ -208,7 +208,7 @@ def inspect_key(args: argparse.Namespace) -> int:
 
 
 def describe_pkcs11(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
-    """Return a name and what the key in the token is (as :func:`describe`)."""
+    """Return a name and what the key in the token is (as ``describe()``)."""
     from nuvera_client import hsm
 
     env = {k: v for k, v in os.environ.items() if k.startswith("NUVERA_PKCS11_")}

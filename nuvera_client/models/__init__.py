@@ -1,8 +1,9 @@
 """Typed models of the Nuvera API objects: frozen dataclasses parsed from JSON.
 
-Money is :class:`~decimal.Decimal`, timestamps aware UTC :class:`~datetime.datetime`,
-statuses :class:`OpenEnum` members (unknown future values are accepted), and fields
-this SDK version does not know are kept in ``.extra``; ``to_dict()`` round-trips.
+Money is ``Decimal``, timestamps aware UTC ``datetime``,
+statuses [`OpenEnum`][nuvera_client.models.OpenEnum] members (unknown future values are
+accepted), and fields this SDK version does not know are kept in ``.extra``;
+``to_dict()`` round-trips.
 """
 
 from nuvera_client.models._base import JSONValue, NuveraModel, OpenEnum

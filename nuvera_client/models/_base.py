@@ -190,8 +190,9 @@ def _to_json(value: Any) -> Any:
 class NuveraModel:
     """Base of every API object: a frozen dataclass parsed from JSON.
 
-    Fields the SDK does not know are kept in :attr:`extra`, so ``to_dict()``
-    returns what the server sent and a newer API never breaks an older SDK.
+    Fields the SDK does not know are kept in
+    [`extra`][nuvera_client.models._base.NuveraModel.extra], so ``to_dict()`` returns
+    what the server sent and a newer API never breaks an older SDK.
     """
 
     extra: dict[str, JSONValue] = dataclasses.field(

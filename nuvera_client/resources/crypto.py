@@ -142,7 +142,11 @@ class CryptoNetworks(SyncResource):
 
 
 class Crypto:
-    """Crypto reference data: :attr:`assets` and :attr:`networks`."""
+    """Crypto reference data: ``assets`` and ``networks``.
+
+    See [`CryptoAssets`][nuvera_client.resources.crypto.CryptoAssets] and
+    [`CryptoNetworks`][nuvera_client.resources.crypto.CryptoNetworks].
+    """
 
     def __init__(self, client: SyncCaller) -> None:
         self.assets = CryptoAssets(client)
@@ -218,7 +222,11 @@ class AsyncCryptoNetworks(AsyncResource):
 
 
 class AsyncCrypto:
-    """Crypto reference data: :attr:`assets` and :attr:`networks`."""
+    """Crypto reference data: ``assets`` and ``networks``.
+
+    See [`AsyncCryptoAssets`][nuvera_client.resources.crypto.AsyncCryptoAssets] and
+    [`AsyncCryptoNetworks`][nuvera_client.resources.crypto.AsyncCryptoNetworks].
+    """
 
     def __init__(self, client: AsyncCaller) -> None:
         self.assets = AsyncCryptoAssets(client)

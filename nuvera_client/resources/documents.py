@@ -201,7 +201,11 @@ class Documents(SyncResource):
         extra_query: ExtraQuery | None = None,
         extra_body: ExtraBody | None = None,
     ) -> bytes:
-        """Return a document's content (held in memory; see :meth:`download_to`)."""
+        """Return a document's content, held in memory (see ``download_to()``).
+
+        To write a large file to disk without holding it, use
+        [`download_to()`][nuvera_client.resources.documents.Documents.download_to].
+        """
         return self._download(
             _content(document_id, max_retries, timeout),
             extra_headers,
@@ -369,7 +373,11 @@ class AsyncDocuments(AsyncResource):
         extra_query: ExtraQuery | None = None,
         extra_body: ExtraBody | None = None,
     ) -> bytes:
-        """Return a document's content (held in memory; see :meth:`download_to`)."""
+        """Return a document's content, held in memory (see ``download_to()``).
+
+        To write a large file to disk without holding it, use
+        [`download_to()`][nuvera_client.resources.documents.AsyncDocuments.download_to].
+        """
         return await self._download(
             _content(document_id, max_retries, timeout),
             extra_headers,

@@ -97,7 +97,10 @@ class ScreeningResults(SyncResource):
 
 
 class Screening:
-    """Screening: :attr:`results`."""
+    """Screening: ``results``.
+
+    See [`ScreeningResults`][nuvera_client.resources.screening.ScreeningResults].
+    """
 
     def __init__(self, client: SyncCaller) -> None:
         self.results = ScreeningResults(client)
@@ -148,7 +151,11 @@ class AsyncScreeningResults(AsyncResource):
 
 
 class AsyncScreening:
-    """Screening: :attr:`results`."""
+    """Screening: ``results``.
+
+    See
+    [`AsyncScreeningResults`][nuvera_client.resources.screening.AsyncScreeningResults].
+    """
 
     def __init__(self, client: AsyncCaller) -> None:
         self.results = AsyncScreeningResults(client)

@@ -199,7 +199,10 @@ class TicketMessages(SyncResource):
 
 
 class Tickets(SyncResource):
-    """Support tickets; their messages are at :attr:`messages`."""
+    """Support tickets; their messages are at ``messages``.
+
+    See [`TicketMessages`][nuvera_client.resources.support.TicketMessages].
+    """
 
     def __init__(self, client: SyncCaller) -> None:
         super().__init__(client)
@@ -290,7 +293,10 @@ class Tickets(SyncResource):
 
 
 class Support:
-    """Support: :attr:`tickets` (and ``tickets.messages``)."""
+    """Support: ``tickets`` (and ``tickets.messages``).
+
+    See [`Tickets`][nuvera_client.resources.support.Tickets].
+    """
 
     def __init__(self, client: SyncCaller) -> None:
         self.tickets = Tickets(client)
@@ -346,7 +352,10 @@ class AsyncTicketMessages(AsyncResource):
 
 
 class AsyncTickets(AsyncResource):
-    """Support tickets; their messages are at :attr:`messages`."""
+    """Support tickets; their messages are at ``messages``.
+
+    See [`AsyncTicketMessages`][nuvera_client.resources.support.AsyncTicketMessages].
+    """
 
     def __init__(self, client: AsyncCaller) -> None:
         super().__init__(client)
@@ -437,7 +446,10 @@ class AsyncTickets(AsyncResource):
 
 
 class AsyncSupport:
-    """Support: :attr:`tickets` (and ``tickets.messages``)."""
+    """Support: ``tickets`` (and ``tickets.messages``).
+
+    See [`AsyncTickets`][nuvera_client.resources.support.AsyncTickets].
+    """
 
     def __init__(self, client: AsyncCaller) -> None:
         self.tickets = AsyncTickets(client)

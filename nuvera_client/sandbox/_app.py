@@ -131,7 +131,7 @@ class _HandlerTransaction:
 
 @dataclass
 class _State:
-    """What is known of a request so far, for :meth:`SandboxApp._observe`."""
+    """What is known of a request so far, for ``SandboxApp._observe()``."""
 
     verified: Verified | None = None
     code: str | None = None
@@ -172,7 +172,7 @@ OutcomeObserver = Callable[[RequestOutcome], None]
 
 
 class SandboxApp:
-    """The ASGI callable serving a :class:`Store` behind PROTOCOL §3.
+    """The ASGI callable serving a ``Store`` behind PROTOCOL §3.
 
     The pipeline, per request: checks 1-17 on the request line and headers (one short
     transaction, which records the ``jti``); the body streamed in, hashed and spooled
@@ -180,7 +180,7 @@ class SandboxApp:
     idempotency bookkeeping (its own short transaction); the handler, whose own
     transaction opens at its first use of the store and never spans an ``await``;
     the idempotent response stored (a short transaction). Every outcome goes through
-    :meth:`_observe`, the one place observers (a request log) hook in.
+    ``_observe()``, the one place observers (a request log) hook in.
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """Owns the conformance run: serve the plan, pass each case to the sandbox, grade it.
 
-:class:`ConformanceRun` wraps a :class:`~nuvera_client.sandbox.Sandbox`'s ASGI app.
+``ConformanceRun`` wraps a [`Sandbox`][nuvera_client.sandbox.Sandbox]'s ASGI app.
 A request carrying the ``Nuvera-Conformance-Case`` header is recorded (method, raw
 target, headers that matter, body hash, ``jti``), handed to the sandbox unchanged,
-and its answer recorded too; :meth:`ConformanceRun.report` grades every case.
+and its answer recorded too; ``ConformanceRun.report()`` grades every case.
 Three paths belong to the run itself and need no credentials:
 ``GET /conformance/plan``, ``GET /conformance/report``, ``POST /conformance/finish``.
 """

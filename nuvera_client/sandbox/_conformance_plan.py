@@ -1,8 +1,8 @@
 """Owns the conformance plan: the requests a foreign SDK must send, and their grades.
 
-The plan is data. :func:`plan_document` renders it as published in
+The plan is data. ``plan_document()`` renders it as published in
 ``docs/spec/conformance-plan.json`` (placeholders such as ``{customer_id}`` left in)
-and :func:`render_plan` fills the placeholders with the ids of one run's fixtures.
+and ``render_plan()`` fills the placeholders with the ids of one run's fixtures.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The app (``_app.py``) runs PROTOCOL §3 checks 1-18, finds the endpoint
 (``_routing.py``, 404 / 405), checks the permission (19) and idempotency, then calls
-the handler: a coroutine given a :class:`RequestContext`, answering a :class:`Reply`
+the handler: a coroutine given a ``RequestContext``, answering a ``Reply``
 or raising an ``ApiProblem`` (``_problems.py``). Handlers never see secrets.
 """
 

@@ -1,8 +1,8 @@
 """Owns the platform's applications: creation, status, permission sets, support views.
 
-The settings screens and the admin hub, with roles: :class:`Platform` adds the
+The settings screens and the admin hub, with roles: ``Platform`` adds the
 application operations to those on keys (``_platform_keys``) and users
-(``_platform_users``), all built on :class:`PlatformBase` (``_platform_access``: who
+(``_platform_users``), all built on ``PlatformBase`` (``_platform_access``: who
 may act, and the audit trail).
 """
 
@@ -76,7 +76,7 @@ PERMISSIONS = (
 
 
 def validate_permissions(permissions: Iterable[str]) -> tuple[str, ...]:
-    """Return the permission set in table order, or raise :class:`SandboxError`."""
+    """Return the permission set in table order, or raise ``SandboxError``."""
     wanted = set(permissions)
     unknown = sorted(wanted.difference(PERMISSIONS))
     if unknown:
@@ -98,11 +98,11 @@ def validate_permissions(permissions: Iterable[str]) -> tuple[str, ...]:
 
 
 class Platform(KeyOperations, UserOperations):
-    """The settings-screen and admin-hub operations on one :class:`Store`.
+    """The settings-screen and admin-hub operations on one ``Store``.
 
     Applications and their views are here; API and signing keys come from
-    :class:`KeyOperations`, users from :class:`UserOperations`, access and audit from
-    their common base :class:`PlatformBase`.
+    ``KeyOperations``, users from ``UserOperations``, access and audit from
+    their common base ``PlatformBase``.
     """
 
     # -- applications ----------------------------------------------------------

@@ -1,6 +1,6 @@
 """Owns the sandbox's errors: REST problems (PROTOCOL §3, §6), platform refusals.
 
-:class:`ApiProblem` is an error answer of the REST API; :func:`problem` builds one
+``ApiProblem`` is an error answer of the REST API; ``problem()`` builds one
 from its ``code``. A refused platform operation is ``errors.SandboxError``.
 """
 
@@ -193,7 +193,7 @@ def problem(
     message: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> ApiProblem:
-    """Return the :class:`ApiProblem` for a known ``code``."""
+    """Return the ``ApiProblem`` for a known ``code``."""
     status, type_, default_message = _CODES[code]
     return ApiProblem(
         status, type_, code, message or default_message, details, headers=headers

@@ -1,4 +1,4 @@
-"""Owns :class:`Sandbox`: one state store, its ASGI app, its platform operations."""
+"""Owns ``Sandbox``: one state store, its ASGI app, its platform operations."""
 
 from __future__ import annotations
 
@@ -159,8 +159,9 @@ class Sandbox:
         """Issue a new API key; the old one works until ``grace_period`` s pass.
 
         When a Nuvera admin rotates, ``api_key`` is None: a partner user of the
-        owning organisation reveals the new key once with :meth:`reveal_api_key`.
-        ``reason`` (why an admin acted) goes into the audit entry.
+        owning organisation reveals the new key once with
+        [`reveal_api_key()`][nuvera_client.sandbox.Sandbox.reveal_api_key]. ``reason``
+        (why an admin acted) goes into the audit entry.
         """
         return self.platform.rotate_api_key(
             application_id, grace_period, actor, reason=reason

@@ -1,6 +1,6 @@
 """Owns the sandbox's SQLite state: connection, schema, locking and transactions.
 
-One connection per :class:`Store`, guarded by a thread lock (the uvicorn thread, the
+One connection per ``Store``, guarded by a thread lock (the uvicorn thread, the
 sync transport and the caller's thread all use it). The lock is only ever held by
 synchronous code: a transaction opens, runs its statements and commits without an
 ``await`` in between, so requests on the event loop interleave freely and never wait
@@ -202,7 +202,7 @@ class Store:
             self._lock.release()
 
     def open_transaction(self) -> sqlite3.Connection:
-        """Take the lock and begin a transaction ended by :meth:`end_transaction`.
+        """Take the lock and begin a transaction ended by ``end_transaction()``.
 
         For a caller that cannot use a ``with`` block (a handler's transaction opens
         at its first use of the store). It should end it before its next ``await``.
@@ -228,7 +228,7 @@ class Store:
         return self._conn
 
     def end_transaction(self, *, commit: bool) -> None:
-        """Commit (or roll back) the transaction of :meth:`open_transaction`."""
+        """Commit (or roll back) the transaction of ``open_transaction()``."""
         self._open_by = None
         try:
             self._conn.execute("COMMIT" if commit else "ROLLBACK")
@@ -238,8 +238,8 @@ class Store:
     def note_usage(self, api_key_sha256: str, now: int) -> None:
         """Count one verified request of an API key, to be written in a batch.
 
-        Batched so that a request costs no write of its own: :meth:`flush_usage`, or
-        the next :meth:`transaction` / :meth:`open_transaction`, writes it.
+        Batched so that a request costs no write of its own: ``flush_usage()``, or
+        the next ``transaction()`` / ``open_transaction()``, writes it.
         """
         uses, _ = self._usage.get(api_key_sha256, (0, now))
         self._usage[api_key_sha256] = (uses + 1, now)

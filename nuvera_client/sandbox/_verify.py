@@ -1,9 +1,9 @@
 """Owns request verification: PROTOCOL §3 checks 1-18 (and 19), in order, per §3.1.
 
-Checks 1-17 (:func:`verify_headers`) need only the request line and headers, so the
-app runs them before it reads a byte of the body; check 18 (:func:`verify_body`)
+Checks 1-17 (``verify_headers()``) need only the request line and headers, so the
+app runs them before it reads a byte of the body; check 18 (``verify_body()``)
 compares the hash of the body streamed in afterwards. The first failing check raises
-its :class:`ApiProblem`. The JWS is parsed here from
+its ``ApiProblem``. The JWS is parsed here from
 the raw header text (strict unpadded base64url, JSON objects without duplicate
 members, integers seen as written) and verified with ``cryptography`` alone.
 """

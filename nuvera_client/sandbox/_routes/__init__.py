@@ -1,7 +1,7 @@
 """Owns the sandbox's REST endpoints (PROTOCOL §5.1), their tables and seed data.
 
 The app matches requests against ``ENDPOINTS``, creates ``SCHEMA_SQL`` in its store,
-runs :func:`seed` once per store, and calls the handlers inside a transaction.
+runs ``seed()`` once per store, and calls the handlers inside a transaction.
 Every table is scoped by ``application_id`` except the shared crypto reference data.
 """
 

@@ -33,7 +33,7 @@ def iso(ts: float) -> str:
 
 
 def iso_or_none(ts: float | None) -> str | None:
-    """Render optional Unix seconds with :func:`iso`."""
+    """Render optional Unix seconds with ``iso()``."""
     return None if ts is None else iso(ts)
 
 

@@ -98,9 +98,9 @@ class OwnedTable:
 
         Args:
             ctx: the request.
-            page: ``(limit, cursor_seq)`` from :func:`page_params`.
+            page: ``(limit, cursor_seq)`` from ``page_params()``.
             render: turns a row into its JSON object.
-            where: ``(sql, param)`` filters, as :func:`list_page` takes them.
+            where: ``(sql, param)`` filters, as ``list_page()`` takes them.
             oldest_first: list in creation order instead.
         """
         scope: list[tuple[str, Any]] = [("application_id = ?", ctx.application_id)]

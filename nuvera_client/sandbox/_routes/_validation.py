@@ -88,7 +88,7 @@ class Validator:
     ) -> Any:
         """Return a string field, ``None``, or ``MISSING`` (errors recorded).
 
-        ``check`` is a format test (e.g. :func:`is_email`) failing with
+        ``check`` is a format test (e.g. ``is_email()``) failing with
         ``pattern_message``, like ``pattern``.
         """
         value = self._fetch(name, required, nullable)

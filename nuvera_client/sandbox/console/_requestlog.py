@@ -6,9 +6,9 @@ claims without its signature segment, the server-derived method, target and body
 hash beside the claimed ones, and the answer (status, error code and ``details``,
 a bounded copy of a textual body). It lives in the sandbox's store (table
 ``request_log``), so it is shared with ``nuvera sandbox logs`` through a state
-file and cleared with the state; only the last :data:`RETENTION` rows are kept.
+file and cleared with the state; only the last ``RETENTION`` rows are kept.
 
-:class:`RequestTap` wraps the API app and calls :meth:`RequestLog.record` once per
+``RequestTap`` wraps the API app and calls ``RequestLog.record()`` once per
 request, after the answer is sent: that call is the only link to the pipeline.
 """
 

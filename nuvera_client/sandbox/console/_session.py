@@ -59,7 +59,7 @@ class Sessions:
             return session
 
     def new(self, user_id: str | None = None) -> Session:
-        """Start a session (the oldest is dropped past :data:`MAX_SESSIONS`)."""
+        """Start a session (the oldest is dropped past ``MAX_SESSIONS``)."""
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user_id)
         with self._lock:
             self._by_id[session.id] = session
