@@ -18,7 +18,7 @@ import tempfile
 import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import anyio.to_thread
 import httpx
@@ -101,6 +101,16 @@ class _SelfClosingSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg
             self.close()
 
 
+class UploadWatcher(Protocol):
+    """Told how a multipart body's bytes leave for the server (upload progress)."""
+
+    def restart(self, total: int) -> None:
+        """An attempt starts sending the body of ``total`` bytes from the start."""
+
+    def sent(self, count: int) -> None:
+        """``count`` more bytes of the body were handed to the transport."""
+
+
 def _rereadable(stream: Any) -> bool:
     """Whether iterating ``stream`` again yields the same bytes (our own bodies)."""
     return isinstance(stream, (SpooledBody, MultipartBody))
@@ -121,7 +131,11 @@ def _hash_count(chunks: Iterable[bytes]) -> tuple[str, int]:
 
 def _hash_in_place(request: httpx.Request) -> str:
     """Hash a body we can read again (it seeks its files back itself)."""
-    return _hash_count(request.stream)[0]  # type: ignore[arg-type]
+    stream = request.stream
+    if isinstance(stream, MultipartBody):
+        # The hashing pass is not the upload: a progress watcher sees only sends.
+        return _hash_count(stream.chunks())[0]
+    return _hash_count(stream)[0]  # type: ignore[arg-type]
 
 
 def _install_spool(request: httpx.Request, spool: HashingSpool) -> str:
@@ -221,8 +235,10 @@ class MultipartBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         boundary: str,
         form: Mapping[str, str],
         files: Sequence[tuple[str, tuple[str, IO[bytes] | bytes, str]]],
+        watcher: UploadWatcher | None = None,
     ) -> None:
         self._boundary = boundary.encode("ascii")
+        self._watcher = watcher
         self._parts: list[tuple[bytes, IO[bytes] | bytes]] = []
         for name, value in form.items():
             head = f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'
@@ -244,6 +260,19 @@ class MultipartBody(httpx.SyncByteStream, httpx.AsyncByteStream):
         )
 
     def __iter__(self) -> Iterator[bytes]:
+        """Yield the body for sending (a watcher, if any, sees every chunk)."""
+        watcher = self._watcher
+        if watcher is None:
+            yield from self.chunks()
+            return
+        watcher.restart(self.length)
+        for chunk in self.chunks():
+            yield chunk
+            # Counted once the transport asks for the next chunk: it has this one.
+            watcher.sent(len(chunk))
+
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the body's bytes from the start, telling no watcher (hashing)."""
         for head, source in self._parts:
             yield b"--" + self._boundary + b"\r\n" + head
             if isinstance(source, bytes):
@@ -275,7 +304,10 @@ def multipart_body(
     boundary: str,
     form: Mapping[str, str],
     files: Sequence[tuple[str, tuple[str, IO[bytes] | bytes, str]]],
+    watcher: UploadWatcher | None = None,
 ) -> MultipartBody:
     """Return our multipart body for a request of ``module`` (httpx or httpx2)."""
-    body: MultipartBody = stream_class(module, MultipartBody)(boundary, form, files)
+    body: MultipartBody = stream_class(module, MultipartBody)(
+        boundary, form, files, watcher
+    )
     return body

@@ -107,11 +107,17 @@ def records_frame(records: Sequence[Mapping[str, Any]]) -> pandas.DataFrame:
 
 class _Bar(Protocol):
     def update(self, n: int) -> object: ...
+    def reset(self, total: int | None = None) -> object: ...
     def close(self) -> object: ...
 
 
 class ProgressReporter:
-    """Report items and pages to a tqdm bar or a callback, as pages arrive."""
+    """Report items and pages to a tqdm bar or a callback, as pages arrive.
+
+    For an upload it is the body's watcher: ``restart(total)`` when an attempt
+    starts sending (a retry sends the body again, so the count starts again),
+    then ``sent(count)`` per chunk handed to the transport.
+    """
 
     def __init__(
         self, progress: Progress, *, description: str = "items", unit: str = "item"
@@ -137,6 +143,17 @@ class ProgressReporter:
             self._bar.update(count)
         if self._callback is not None:
             self._callback(self.items, self.pages)
+
+    def restart(self, total: int) -> None:
+        """Start counting again: an attempt sends a body of ``total`` bytes."""
+        self.items = 0
+        self.pages = 0
+        if self._bar is not None:
+            self._bar.reset(total=total)
+
+    def sent(self, count: int) -> None:
+        """Record ``count`` more bytes sent (one chunk)."""
+        self.page(count)
 
     def close(self) -> None:
         """Close the bar (a no-op for callbacks)."""

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
+from nuvera_client._body import UploadWatcher
 from nuvera_client._pagination import MAX_CURSOR_LENGTH, AsyncPage, Page, PageData
 from nuvera_client._permissions import Permission
 from nuvera_client.errors import InvalidArgumentError, InvalidIdError
@@ -142,6 +143,7 @@ class Call(Generic[T]):
     extra_headers: tuple[tuple[str, str], ...] = ()
     extra_query: tuple[tuple[str, str], ...] = ()
     extra_body: Mapping[str, Any] | None = None
+    upload_watcher: UploadWatcher | None = None
 
     def with_extras(
         self,

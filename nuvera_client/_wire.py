@@ -139,7 +139,7 @@ def build_request(
         # with stream= (public API) has no content read in advance.
         module = module_of(http)
         form = {**(call.form or {}), **(call.extra_body or {})}
-        body = multipart_body(module, boundary or "", form, files)
+        body = multipart_body(module, boundary or "", form, files, call.upload_watcher)
         headers = module.Headers(request.headers)
         headers["content-length"] = str(body.length)
         request = module.Request(

@@ -57,8 +57,10 @@ def _upload(
     idempotency_key: str | None,
     max_retries: int | None,
     timeout: TimeoutTypes,
+    watcher: ProgressReporter | None = None,
 ) -> Call[Document]:
-    # The multipart body streams from the file; the auth hashes it in a first pass.
+    # The multipart body streams from the file; the auth hashes it in a first pass
+    # (not reported), and the watcher sees the bytes of each attempt's send.
     return Call(
         "POST",
         _PATH,
@@ -68,6 +70,7 @@ def _upload(
         idempotency_key=idempotency_key,
         max_retries=max_retries,
         timeout=timeout,
+        upload_watcher=watcher,
     )
 
 
@@ -94,6 +97,15 @@ def _content(
         max_retries=max_retries,
         timeout=timeout,
     )
+
+
+def _upload_reporter(
+    progress: Progress, file: FileInput, filename: str | None
+) -> ProgressReporter | None:
+    if progress is None or progress is False:
+        return None
+    name = FilePart("file", file, filename).resolved_filename()
+    return ProgressReporter(progress, description=name, unit="B")
 
 
 def _partial_path(target: Path) -> Path:
@@ -139,6 +151,7 @@ class Documents(SyncResource):
         extra_headers: ExtraHeaders | None = None,
         extra_query: ExtraQuery | None = None,
         extra_body: ExtraBody | None = None,
+        progress: Progress = None,
     ) -> Document:
         """Upload a document, streamed in constant memory.
 
@@ -156,22 +169,31 @@ class Documents(SyncResource):
                 or the body headers).
             extra_query: query parameters to add (signed in ``uri``).
             extra_body: fields merged over the body (for fields newer than the SDK).
+            progress: ``True`` shows a tqdm bar of the bytes sent (the ``notebook``
+                extra); a callable gets ``(bytes_so_far, chunks_so_far)`` per chunk.
+                A retried attempt sends the body again and counts from zero.
         """
-        return self._send(
-            _upload(
-                customer_id,
-                type,
-                file,
-                filename,
-                content_type,
-                idempotency_key,
-                max_retries,
-                timeout,
-            ),
-            extra_headers,
-            extra_query,
-            extra_body,
-        )
+        reporter = _upload_reporter(progress, file, filename)
+        try:
+            return self._send(
+                _upload(
+                    customer_id,
+                    type,
+                    file,
+                    filename,
+                    content_type,
+                    idempotency_key,
+                    max_retries,
+                    timeout,
+                    reporter,
+                ),
+                extra_headers,
+                extra_query,
+                extra_body,
+            )
+        finally:
+            if reporter is not None:
+                reporter.close()
 
     def retrieve(
         self,
@@ -311,6 +333,7 @@ class AsyncDocuments(AsyncResource):
         extra_headers: ExtraHeaders | None = None,
         extra_query: ExtraQuery | None = None,
         extra_body: ExtraBody | None = None,
+        progress: Progress = None,
     ) -> Document:
         """Upload a document, streamed in constant memory.
 
@@ -328,22 +351,31 @@ class AsyncDocuments(AsyncResource):
                 or the body headers).
             extra_query: query parameters to add (signed in ``uri``).
             extra_body: fields merged over the body (for fields newer than the SDK).
+            progress: ``True`` shows a tqdm bar of the bytes sent (the ``notebook``
+                extra); a callable gets ``(bytes_so_far, chunks_so_far)`` per chunk.
+                A retried attempt sends the body again and counts from zero.
         """
-        return await self._send(
-            _upload(
-                customer_id,
-                type,
-                file,
-                filename,
-                content_type,
-                idempotency_key,
-                max_retries,
-                timeout,
-            ),
-            extra_headers,
-            extra_query,
-            extra_body,
-        )
+        reporter = _upload_reporter(progress, file, filename)
+        try:
+            return await self._send(
+                _upload(
+                    customer_id,
+                    type,
+                    file,
+                    filename,
+                    content_type,
+                    idempotency_key,
+                    max_retries,
+                    timeout,
+                    reporter,
+                ),
+                extra_headers,
+                extra_query,
+                extra_body,
+            )
+        finally:
+            if reporter is not None:
+                reporter.close()
 
     async def retrieve(
         self,

@@ -41,7 +41,7 @@ def _directives() -> dict[str, set[str] | None]:
             elif current is not None and line.strip() == "members:":
                 in_members = True
                 found[current] = set()
-            elif in_members and line.strip().startswith("- "):
+            elif current is not None and in_members and line.strip().startswith("- "):
                 members = found[current]
                 assert members is not None
                 members.add(line.strip()[2:].strip())
@@ -231,7 +231,7 @@ def test_the_client_areas_link_to_their_pages() -> None:
                     and isinstance(after.value, ast.Constant)
                 ):
                     key = (cls.name, stmt.targets[0].attr)
-                    links[key] = f"{stmt.value.func.id}|{after.value.value}"
+                    links[key] = f"{stmt.value.func.id}|{after.value.value!s}"
     areas = ["customers", "beneficiaries", "documents", "crypto", "payments"]
     areas += ["screening", "support"]
     for client in ("NuveraClient", "AsyncNuveraClient"):

@@ -152,4 +152,8 @@ def test_notebook_cells_run_in_order() -> None:
     assert "('42.50', Decimal('42.50'))" in result.stdout
     # The progress bar (tqdm writes it on stderr): 6 customers over 3 pages.
     assert re.search(r"items: 100%.*6/6|items: 6item", result.stderr), result.stderr
+    # The upload's and the download's bars, in bytes (unit_scale: kB / MB).
+    assert re.search(r"passport-scan\.pdf: 100%.*1\.02M/1\.02M", result.stderr)
+    assert re.search(r"copy\.pdf: .*1\.02M", result.stderr)
+    assert "1024009" in result.stdout  # the uploaded document's size
     _assert_no_secret(output)

@@ -97,6 +97,7 @@ CONTROL = {
     "filename",
     "content_type",
     "path",
+    "progress",
 }
 
 DUMMY: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""``documents.download_to(..., progress=...)``: bytes reported as they are written."""
+"""`progress=` on transfers: `download_to()` bytes written, `upload()` bytes sent."""
 
 from __future__ import annotations
 
@@ -50,3 +50,41 @@ async def test_async_download_progress(
         doc.id, tmp_path / "a.pdf", progress=lambda b, _: seen.append(b)
     )
     assert seen[-1] == len(CONTENT)
+
+
+def test_upload_progress_counts_the_bytes_sent(
+    client: NuveraClient, tmp_path: Path
+) -> None:
+    ada = client.customers.create(type="individual", name="Di", email="d@example.com")
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(CONTENT)
+    seen: list[tuple[int, int]] = []
+    doc = client.documents.upload(
+        customer_id=ada.id,
+        type="passport",
+        file=path,
+        progress=lambda b, c: seen.append((b, c)),
+    )
+    assert doc.size == len(CONTENT)
+    # One send (the hashing pass is not reported): the whole multipart body,
+    # file part and framing, chunk by chunk.
+    assert [c for _, c in seen] == list(range(1, len(seen) + 1))
+    assert len(CONTENT) < seen[-1][0] < len(CONTENT) + 1_000
+    assert client.documents.download(doc.id) == CONTENT
+
+
+@pytest.mark.anyio
+async def test_async_upload_progress(async_client: AsyncNuveraClient) -> None:
+    ada = await async_client.customers.create(
+        type="individual", name="Ed", email="e@example.com"
+    )
+    seen: list[int] = []
+    doc = await async_client.documents.upload(
+        customer_id=ada.id,
+        type="passport",
+        file=CONTENT,
+        progress=lambda b, _: seen.append(b),
+    )
+    assert doc.size == len(CONTENT)
+    assert seen == sorted(set(seen))
+    assert seen[-1] > len(CONTENT)
