@@ -22,6 +22,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.message import Message as _MimeHeader
 from email.utils import format_datetime
 from typing import IO, Any
 from urllib.parse import parse_qsl
@@ -94,6 +95,18 @@ def _handler_headers(scope: Scope) -> Headers:
 
 async def _parse_form(scope: Scope, body: IO[bytes], max_part: int) -> FormData:
     """Parse a form body from its spool, chunk by chunk (Starlette's parser)."""
+    content_type = Headers(scope=scope).get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
+        # Starlette's parser drops a part cut off by the end of the body without a
+        # word (and leaves its spool open): a body without its close delimiter is
+        # malformed (RFC 2046 §5.1.1), refused before parsing.
+        header = _MimeHeader()
+        header["content-type"] = content_type
+        boundary = header.get_param("boundary")
+        if isinstance(boundary, str) and not _has_close_delimiter(
+            body, boundary.encode("latin-1")
+        ):
+            raise ValueError("the body ends before the closing boundary")
     body.seek(0)
     done = False
 
@@ -109,6 +122,19 @@ async def _parse_form(scope: Scope, body: IO[bytes], max_part: int) -> FormData:
     request = Request(scope, replay)
     form: FormData = await request.form(max_part_size=max_part)
     return form
+
+
+def _has_close_delimiter(body: IO[bytes], boundary: bytes) -> bool:
+    """Whether the spooled multipart body holds ``--boundary--`` (read in chunks)."""
+    close = b"--" + boundary + b"--"
+    body.seek(0)
+    tail = b""
+    while chunk := body.read(CHUNK_BYTES):
+        window = tail + chunk
+        if close in window:
+            return True
+        tail = window[-(len(close) - 1) :]
+    return False
 
 
 class _HandlerTransaction:

@@ -234,6 +234,42 @@ def test_broken_multipart_is_400(caller: Caller) -> None:
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+@pytest.mark.parametrize("keep", [0.25, 0.6, 0.99])
+def test_multipart_cut_inside_a_file_part_is_400(caller: Caller, keep: float) -> None:
+    # Starlette drops a part the body's end cuts off without a word: the body has no
+    # close delimiter, so it is malformed, not a form lacking its file (422).
+    request = httpx.Request(
+        "POST",
+        "http://t/v1/documents",
+        data={"customer_id": "cus_1"},
+        files={"file": ("a.pdf", b"%PDF-1.4" * 100, "application/pdf")},
+    )
+    body = request.read()
+    cut = body[: int(len(body) * keep)]
+    assert body.index(b"%PDF") < len(cut) < body.rindex(b"--")
+    response = caller.send(
+        "POST", "/v1/documents", cut, content_type=request.headers["content-type"]
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert "closing boundary" in response.json()["error"]["message"]
+
+
+def test_multipart_with_an_epilogue_is_served(caller: Caller) -> None:
+    request = httpx.Request(
+        "POST",
+        "http://t/v1/documents",
+        data={"customer_id": "cus_1"},
+        files={"file": ("a.pdf", b"x" * 70_000, "application/pdf")},
+    )
+    body = request.read() + b"\r\nan epilogue, ignored"
+    response = caller.send(
+        "POST", "/v1/documents", body, content_type=request.headers["content-type"]
+    )
+    assert response.status_code == 201, response.text
+    assert response.json() == {"customer_id": "cus_1", "size": 70_000}
+
+
 def test_streamed_reply(caller: Caller) -> None:
     response = caller.send("GET", "/v1/documents/doc_1/content")
     assert response.content == b"abcdef"
