@@ -84,6 +84,9 @@ def close() -> None:
         env.raw.close()
         env.sandbox.close()
         sandbox.cache_clear()
+    if _response_client.cache_info().currsize:
+        _response_client()[0].close()
+        _response_client.cache_clear()
 
 
 def _error_code(response: httpx.Response) -> str:
@@ -127,27 +130,37 @@ def private_key(data: bytes) -> None:
 
 def response(data: bytes, status: int = 200) -> None:
     """The client parsing any response body: a model or a ``NuveraError``."""
+    client, served = _response_client()
+    served["status"], served["body"] = status, data
+    for call in (
+        lambda: client.customers.retrieve("cus_1"),
+        lambda: list(client.customers.list(limit=2)),
+        lambda: client.payments.retrieve("pay_1"),
+    ):
+        with contextlib.suppress(NuveraError):
+            call()
+
+
+@lru_cache(maxsize=1)
+def _response_client() -> tuple[NuveraClient, dict[str, Any]]:
+    """One client for every example (made once: loading its key dominated a run)."""
+    served: dict[str, Any] = {"status": 200, "body": b""}
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            status, content=data, headers={"content-type": "application/json"}
+            served["status"],
+            content=served["body"],
+            headers={"content-type": "application/json"},
         )
 
-    pem = _client_key()
-    with NuveraClient(
+    client = NuveraClient(
         ApiKey.generate("test").reveal(),
-        pem,
+        _client_key(),
         base_url="http://127.0.0.1:9",
         max_retries=0,
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-    ) as client:
-        for call in (
-            lambda: client.customers.retrieve("cus_1"),
-            lambda: list(client.customers.list(limit=2)),
-            lambda: client.payments.retrieve("pay_1"),
-        ):
-            with contextlib.suppress(NuveraError):
-                call()
+    )
+    return client, served
 
 
 @lru_cache(maxsize=1)

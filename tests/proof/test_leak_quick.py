@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from nuvera_client import ApiKey, NuveraAuth, NuveraClient, RequestSigner, keys
 from nuvera_client.errors import NuveraError
-from proof.leaks import scan_text
+from proof.leaks import EXEMPTIONS, SITE, _exemption, scan_text
 from proof.servers import running_sandbox
 
 PASSPHRASE = "correct horse battery staple 17"
@@ -84,3 +85,20 @@ def test_the_scan_finds_each_kind_of_secret() -> None:
     assert kinds == {"api key", "PEM private key", "RS256 JWS", "known secret"}
     assert all("[secret]" in hit.excerpt for hit in scan_text("t", text))
     assert key not in str(scan_text("t", text))
+
+
+@pytest.mark.parametrize(
+    ("relative", "reason"),
+    [
+        ("test_x0/state.sqlite3", None),
+        ("test_x0/client.log", None),
+        ("test_x0/out/report.json", None),
+        ("test_cli0/key.pem", "inputs"),
+        ("test_docs0/site/spec/vectors.json", SITE),
+        ("test_docs0/site2/index.html", SITE),
+        ("test_docs0/website/notes.txt", None),
+    ],
+)
+def test_leak_scan_exemptions_are_explicit(relative: str, reason: str | None) -> None:
+    assert _exemption(Path(relative)) == reason
+    assert reason is None or reason in EXEMPTIONS

@@ -5,11 +5,16 @@
 
 from __future__ import annotations
 
-from proof.load import ok, run
+import pytest
+
+from proof.load import default_stack, ok, run
 
 
-def test_load_sample_all_jti_distinct_no_failure() -> None:
-    result = run(requests=200, concurrency=20)
+@pytest.mark.parametrize("stack", sorted({"httpx", default_stack()}))
+def test_load_sample_all_jti_distinct_no_failure(stack: str) -> None:
+    result = run(requests=200, concurrency=20, stack=stack)
+    assert result["http_stack"] == stack
+    assert result["signing_key_bits"] == 2048
     assert result["failed"] == 0, result["errors"]
     assert result["reused_jti"] == 0
     assert ok(result), result
