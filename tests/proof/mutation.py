@@ -46,7 +46,10 @@ MODULES: dict[str, list[str]] = {
         "tests/unit/test_vectors.py",
     ],
     "nuvera_client/_api_key.py": ["tests/unit/test_api_key.py", SURVIVORS],
-    "nuvera_client/_body.py": ["tests/unit/test_body.py"],
+    "nuvera_client/_body.py": [
+        "tests/unit/test_body_exact.py",
+        "tests/unit/test_body.py",
+    ],
     "nuvera_client/_retry.py": [
         "tests/unit/test_retry_decisions.py",
         "tests/unit/test_retry.py",
@@ -156,6 +159,43 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         r"return hash\((self\.sha256|None)\)",
         "a constant hash keeps the contract (equal keys, equal hashes); only the "
         "speed of sets and dicts of keys changes",
+    ),
+    *(
+        ("_body.py", "_hash_count", pattern, "no caller reads the length it returns")
+        for pattern in (r"length = (0|1)", r"length (\+=|=|-=) len\(chunk\)")
+    ),
+    *(
+        (
+            "_body.py",
+            "_install_spool",
+            pattern,
+            "httpx.Headers looks header names up case-insensitively",
+        )
+        for pattern in (
+            r'if "(transfer-encoding|TRANSFER-ENCODING)" in request\.headers:',
+            r'del request\.headers\["(transfer-encoding|TRANSFER-ENCODING)"\]',
+            r'request\.headers\["(content-length|CONTENT-LENGTH)"\] = '
+            r"str\(spool\.length\)",
+        )
+    ),
+    (
+        "_body.py",
+        "_size",
+        r"source\.seek\((0|1)\)",
+        "every read of a file part seeks to its start first (MultipartBody.chunks)",
+    ),
+    (
+        "_body.py",
+        "abody_hash",
+        r"if len\(content\) (<=|<) SPOOL_MEMORY_LIMIT:",
+        "the same hash, computed on the event loop or in a worker thread",
+    ),
+    (
+        "_body.py",
+        "abody_hash",
+        r"if _rereadable\((stream|None)\):",
+        "the next branch hashes a re-readable body in a worker thread alike: "
+        "body_hash() takes the same _hash_in_place() path",
     ),
 ]
 
