@@ -230,7 +230,8 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         )
         for pattern in (
             r'request\.headers\["(x-api-key|X-API-KEY)"\] = api_key',
-            r'request\.headers\["(authorization|AUTHORIZATION)"\] = f"Bearer \{token\}"',
+            r'request\.headers\["(authorization|AUTHORIZATION)"\] = '
+            r'f"Bearer \{token\}"',
             r'if request\.headers\.get\("(user-agent|USER-AGENT)", ""\)\.startswith\('
             r'"python-httpx"\):',
             r'request\.headers\["(user-agent|USER-AGENT)"\] = '
