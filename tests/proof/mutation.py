@@ -41,6 +41,7 @@ MODULES: dict[str, list[str]] = {
         "tests/sandbox/test_tampering.py",
     ],
     "nuvera_client/_signer.py": [
+        "tests/unit/test_signer_exact.py",
         "tests/unit/test_signer.py",
         SURVIVORS,
         "tests/unit/test_vectors.py",
@@ -244,6 +245,20 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         r'if request\.headers\.get\("user-agent", "(|XXXX)"\)\.startswith\('
         r'"python-httpx"\):',
         "without a User-Agent header neither default starts with python-httpx",
+    ),
+    (
+        "_signer.py",
+        "canonical_json",
+        r'_jcs_ordered\(value\), separators=\(",", ":"\), ensure_ascii=(False|None)',
+        "json.dumps reads ensure_ascii as a truth value: None is False",
+    ),
+    (
+        "_signer.py",
+        "_utf16_units",
+        r'return key\.encode\("utf-16-be", ?(|"surrogatepass")\)',
+        "a key holding a lone surrogate is refused alike: the sort fails instead of "
+        "the final UTF-8 encoding, both inside the try that raises "
+        "InvalidArgumentError",
     ),
 ]
 
