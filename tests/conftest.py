@@ -9,6 +9,7 @@ from types import ModuleType
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from http_stacks import STACKS
+from keycache import rsa_private_key
 
 from nuvera_client import RequestSigner
 
@@ -23,20 +24,16 @@ def _no_user_profile(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "xdg"))
 
 
-def _generate(bits: int) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-
-
 @pytest.fixture(scope="session")
 def rsa_keys() -> dict[int, rsa.RSAPrivateKey]:
-    """One RSA key per allowed size, generated at test time."""
-    return {bits: _generate(bits) for bits in (2048, 3072, 4096)}
+    """One RSA key per allowed size, generated at test time (once per process)."""
+    return {bits: rsa_private_key(bits) for bits in (2048, 3072, 4096)}
 
 
 @pytest.fixture(scope="session")
-def rsa_key(rsa_keys: dict[int, rsa.RSAPrivateKey]) -> rsa.RSAPrivateKey:
-    """The 2048-bit session key (fast to sign with)."""
-    return rsa_keys[2048]
+def rsa_key() -> rsa.RSAPrivateKey:
+    """The 2048-bit session key (fast to sign with), ``rsa_keys[2048]``."""
+    return rsa_private_key(2048)
 
 
 @pytest.fixture

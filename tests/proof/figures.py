@@ -59,10 +59,13 @@ def _row(name: str, stage: dict[str, Any]) -> str:
         )
     elif name == "mutation":
         text = "; ".join(
-            f"`{m}`: {v['killed']}/{v['mutants']} killed ({v['score']} %), "
-            f"{v['score_without_message_mutants']} % without {v['message_mutants_set_aside']}"
-            f" message mutants, {v['behaviour_survivors']} behaviour survivors"
-            for m, v in r.items()
+            f"`{m}`: {v['killed']}/{v['mutants'] - v['equivalent']} killed "
+            f"(**{v['score']} %**, {v['equivalent']} equivalent set aside), "
+            f"survivors: {', '.join(v['survivors']) or 'none'}"
+            for m, v in r["modules"].items()
+        ) + (
+            f"; {r['wall_seconds']} s wall, {r['cpu_seconds']} CPU s; "
+            f"minimum {r['minimum_score']} % per module"
         )
     elif name == "leaks":
         text = (

@@ -190,33 +190,50 @@ def stage_atheris(out: Path) -> tuple[bool, dict[str, Any]]:
 
 
 def stage_mutation(out: Path) -> tuple[bool, dict[str, Any]]:
-    from proof.mutation import MODULES, run_module
+    from proof.mutation import MODULES, run_all
 
     only = os.environ.get("PROVE_MUTATION_MODULES", "").split()
-    results = []
-    for module, tests in MODULES.items():
-        if only and not any(module.endswith(name) for name in only):
-            continue
-        results.append(run_module(module, tests))
-        # Written after each module: a long run stopped half-way keeps what it did.
-        (out / "mutation.json").write_text(
-            json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-    return True, {
-        r["module"]: {
-            k: r[k]
-            for k in (
-                "mutants",
-                "killed",
-                "score",
-                "message_mutants_set_aside",
-                "score_without_message_mutants",
-                "seconds",
-            )
-        }
-        | {"behaviour_survivors": len(r["behaviour_survivors"])}
-        for r in results
+    chosen = {
+        module: tests
+        for module, tests in MODULES.items()
+        if not only or any(module.endswith(name) for name in only)
     }
+    minimum = float(os.environ.get("PROVE_MUTATION_MIN_SCORE", "98"))
+    started, cpu = time.monotonic(), os.times()
+    results = run_all(chosen, workers=_env_int("PROVE_MUTATION_WORKERS", 2))
+    # Survivor diffs and the equivalent mutants with their reasons.
+    (out / "mutation.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    spent = os.times()
+    summary: dict[str, Any] = {
+        "minimum_score": minimum,
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "cpu_seconds": round(
+            spent.children_user
+            + spent.children_system
+            - cpu.children_user
+            - cpu.children_system,
+            1,
+        ),
+        "modules": {
+            r["module"]: {
+                k: r[k]
+                for k in (
+                    "mutants",
+                    "killed",
+                    "equivalent",
+                    "score",
+                    "survivors",
+                    "seconds",
+                    "cpu_seconds",
+                )
+            }
+            for r in results
+        },
+    }
+    ok = all(r["score"] is not None and r["score"] >= minimum for r in results)
+    return ok, summary
 
 
 def stage_faults(out: Path) -> tuple[bool, dict[str, Any]]:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from keycache import rsa_private_key
 from sandbox_mint import public_pem
 from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
@@ -13,17 +14,17 @@ from nuvera_client.sandbox import Sandbox
 
 @pytest.fixture(scope="session")
 def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return rsa_private_key(2048, "sandbox-1")
 
 
 @pytest.fixture(scope="session")
 def rsa_key_2() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return rsa_private_key(2048, "sandbox-2")
 
 
 @pytest.fixture(scope="session")
 def rsa_key_3() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return rsa_private_key(2048, "sandbox-3")
 
 
 @pytest.fixture

@@ -191,3 +191,11 @@ def test_transport_errors_are_retried_exactly_max_retries_times() -> None:
             assert isinstance(decision.delay, float)
             assert 0.0 <= decision.delay <= 0.5 * 2**retries
             assert decision.reason == "ConnectError"
+
+
+@pytest.mark.parametrize("env", ["prod", "LIVE", ""])
+def test_generate_names_the_environments(env: str) -> None:
+    from nuvera_client.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match=r"^env must be 'live' or 'test'$"):
+        ApiKey.generate(env)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import subprocess
@@ -34,6 +35,14 @@ def _body(inputs: dict[str, Any]) -> bytes:
 
 def _pem(name: str) -> str:
     return str(VECTORS["keys"][name]["pem"])
+
+
+@functools.cache
+def _key(name: str) -> rsa.RSAPrivateKey:
+    """The vector key, parsed once per process (a 4096-bit key takes a second)."""
+    key = serialization.load_pem_private_key(_pem(name).encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
 
 
 def test_coverage_of_the_vector_set() -> None:
@@ -75,7 +84,7 @@ def test_keys_are_marked_test_only_and_match_their_kid() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_vector_reproduced_byte_for_byte(case: dict[str, Any]) -> None:
     inputs, expected = case["input"], case["output"]
-    signer = RequestSigner(_pem(inputs["key"]), ttl=inputs["ttl"])
+    signer = RequestSigner(_key(inputs["key"]), ttl=inputs["ttl"])
     body = _body(inputs)
     assert signer.kid == expected["kid"]
     claims = signer.claims(
@@ -104,8 +113,7 @@ def test_vector_reproduced_byte_for_byte(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_vector_verifies_independently(case: dict[str, Any]) -> None:
     inputs, expected = case["input"], case["output"]
-    key = serialization.load_pem_private_key(_pem(inputs["key"]).encode(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    key = _key(inputs["key"])
     verified = verify(
         expected["token"],
         key.public_key(),
@@ -159,7 +167,7 @@ def test_vector_accepted_by_pyjwt(case: dict[str, Any]) -> None:
     # A third implementation: a stock JWT library accepts every vector token.
     import jwt
 
-    key = serialization.load_pem_private_key(_pem(case["input"]["key"]).encode(), None)
+    key = _key(case["input"]["key"])
     assert isinstance(key, rsa.RSAPrivateKey)
     claims = jwt.decode(
         case["output"]["token"],
