@@ -94,13 +94,14 @@ def cpu_per_request(
     ``url``: a loopback server's base URL; by default both use ``MockTransport``.
     """
     signer = RequestSigner(key)
+    # The default client (no http_client=), as for the async figures; through
+    # MockTransport only its transport is swapped.
+    client = NuveraClient(api_key, key, base_url=url or BASE)
     if url is None:
         plain = httpx.Client(transport=httpx.MockTransport(handler), base_url=BASE)
-        http = httpx.Client(transport=httpx.MockTransport(handler))
+        client._use_transport(httpx.MockTransport(handler))
     else:
         plain = httpx.Client(base_url=url, timeout=DEFAULT_TIMEOUT)
-        http = httpx.Client(timeout=DEFAULT_TIMEOUT)
-    client = NuveraClient(api_key, key, base_url=url or BASE, http_client=http)
     for _ in range(50):  # warm up both paths
         client.customers.retrieve("cus_1")
         plain.get("/v1/customers/cus_1")
@@ -132,7 +133,7 @@ def cpu_per_request(
         floor.append(run_plain())
         ours.append(run_client())
     plain.close()
-    client._http.close()
+    client.close()
     return min(ours), min(floor)
 
 
