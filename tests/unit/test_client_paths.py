@@ -95,7 +95,7 @@ class Pair:
             self.responses.append(outcome[0])
             return outcome
 
-        lean.exchange = counting_exchange  # type: ignore[method-assign]
+        lean.exchange = counting_exchange  # type: ignore[method-assign,assignment]
 
     @property
     def attempts(self) -> int:
@@ -253,7 +253,7 @@ async def test_same_request_and_result(
     fast, slow = await pair.run(action)
     assert not isinstance(fast, Exception), fast
     assert fast == slow
-    assert pair.lean == 1 and pair.sends == 0  # the lean path, never redirected
+    assert (pair.lean, pair.sends) == (1, 0)  # the lean path, never redirected
     assert len(pair.fast_server.requests) == len(pair.slow_server.requests) == 1
     assert_same_request(
         pair.fast_server.requests[0], pair.slow_server.requests[0], rsa_key
