@@ -162,11 +162,7 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign ``request`` (sync clients); hashing may spool a one-shot body."""
-        target = _target(request)
-        digest = body_hash(request)
-        credentials = self._credentials
-        token = credentials.signer.sign(request.method, target, body_hash=digest)
-        self._apply(request, credentials.api_key.reveal(), token)
+        self.sign_request(request)
         yield request
 
     async def async_auth_flow(
@@ -178,19 +174,33 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
         wake the loop once per batch of tokens; on trio, and for keys that sign
         remotely (KMS), in anyio's worker threads. Every attempt gets a new ``jti``.
         """
+        await self.asign_request(request)
+        yield request
+
+    def sign_request(self, request: httpx.Request) -> None:
+        """Sign ``request`` in place, as ``sync_auth_flow`` does (one attempt)."""
+        target = _target(request)
+        digest = body_hash(request)
+        credentials = self._credentials
+        token = credentials.signer.sign(request.method, target, body_hash=digest)
+        self._apply(request, credentials.api_key.reveal(), token)
+
+    async def asign_request(self, request: httpx.Request) -> None:
+        """Sign ``request`` in place, as ``async_auth_flow`` does (one attempt).
+
+        The client's own transport path signs with it before the transport sends.
+        """
         target = _target(request)
         digest = await abody_hash(request)
         pending, api_key = self.start_signing(request.method, target, digest)
         self._apply(request, api_key, await pending)
-        yield request
 
     def start_signing(
         self, method: str, target: str, digest: str
     ) -> tuple[Awaitable[str], str]:
         """Start signing one attempt off the event loop; await the token later.
 
-        ``async_auth_flow`` uses it, and so does the client's fast path, which
-        builds its request once the token is back. Returns the token's
+        ``asign_request`` uses it. Returns the token's
         awaitable and the API key to send with it, both from one credentials
         pair (a rotation cannot split them).
 

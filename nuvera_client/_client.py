@@ -34,6 +34,12 @@ from nuvera_client._client_core import (
     CredentialSource,
 )
 from nuvera_client._config import DEFAULT_TIMEOUT
+from nuvera_client._own_transport import (
+    MAX_IN_FLIGHT,
+    AsyncOwnTransport,
+    OwnTransport,
+    make_transport,
+)
 from nuvera_client._permissions import Permission
 from nuvera_client._pipeline import Result, attempts, run_async, run_sync
 from nuvera_client._raw import AsyncRawResponses, RawResponses, record
@@ -142,15 +148,12 @@ class NuveraClient:
             max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
+        self._stack = stack_module(http_stack) if http_client is None else None
+        lean: OwnTransport | None = None
         if http_client is None:
-            stack = stack_module(http_stack)
-            http_client = stack.Client(
-                timeout=_timeout(stack, self._core.timeout),
-                verify=True,
-                follow_redirects=False,
-                headers={"user-agent": user_agent(stack)},
-            )
+            http_client, lean = self._own_http()
         self._calls = SyncCalls(self._core, http_client)
+        self._calls.lean = lean
         if limit is not None:
             # Thread-safe: one semaphore for every thread sharing this client.
             self._calls.gate = threading.BoundedSemaphore(limit)
@@ -215,6 +218,34 @@ class NuveraClient:
             ConfigurationError: the new key cannot be parsed.
         """
         self._core.rotate(api_key, private_key, passphrase)
+
+    def _own_http(
+        self, transport: Any = None
+    ) -> tuple[httpx.Client, OwnTransport | None]:
+        """Make our own Client and, unless proxies apply, its lean path."""
+        stack = self._stack or httpx
+        transport = transport or make_transport(stack, asynchronous=False)
+        client: httpx.Client = stack.Client(
+            timeout=_timeout(stack, self._core.timeout),
+            verify=True,
+            follow_redirects=False,
+            headers={"user-agent": user_agent(stack)},
+            transport=transport,
+        )
+        if transport is None:  # environment proxies: httpx routes, send() only
+            return client, None
+        return client, OwnTransport(client, transport, stack)
+
+    def _use_transport(self, transport: Any) -> None:
+        """Replace our own Client by one on ``transport`` (tests, benchmarks).
+
+        It stays a client we made and close, with the lean path on that
+        transport. Call it before any request: the Client it replaces is
+        dropped without being closed.
+        """
+        if not self._owns_http:
+            raise RuntimeError("only a client without http_client= owns its httpx")
+        self._calls.http, self._calls.lean = self._own_http(transport)
 
     # -- internals (tests and benchmarks) ------------------------------------------
 
@@ -301,7 +332,11 @@ class AsyncNuveraClient:
             max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
-        self._calls = AsyncCalls(self._core, http_client or self._own_http())
+        lean: AsyncOwnTransport | None = None
+        if http_client is None:
+            http_client, lean = self._own_http()
+        self._calls = AsyncCalls(self._core, http_client)
+        self._calls.lean = lean
         if limit is not None:
             # Bound to the event loop on first use; shared by every task.
             self._calls.gate = anyio.Semaphore(limit, max_value=limit)
@@ -366,8 +401,19 @@ class AsyncNuveraClient:
         """
         self._core.rotate(api_key, private_key, passphrase)
 
-    def _own_http(self, transport: Any = None) -> httpx.AsyncClient:
+    def _own_http(
+        self, transport: Any = None
+    ) -> tuple[httpx.AsyncClient, AsyncOwnTransport | None]:
+        """Make our own AsyncClient and, unless proxies apply, its lean path.
+
+        The queue before the pool is sized to the pool of a transport we made;
+        another (a test's MockTransport) gets none.
+        """
         stack = self._stack or httpx
+        in_flight: int | None = None
+        if transport is None:
+            transport = make_transport(stack, asynchronous=True)
+            in_flight = MAX_IN_FLIGHT
         client: httpx.AsyncClient = stack.AsyncClient(
             timeout=_timeout(stack, self._core.timeout),
             verify=True,
@@ -375,7 +421,9 @@ class AsyncNuveraClient:
             headers={"user-agent": user_agent(stack)},
             transport=transport,
         )
-        return client
+        if transport is None:  # environment proxies: httpx routes, send() only
+            return client, None
+        return client, AsyncOwnTransport(client, transport, stack, in_flight)
 
     def _use_transport(self, transport: Any) -> None:
         """Replace our own AsyncClient by one on ``transport`` (tests, benchmarks).
@@ -385,7 +433,7 @@ class AsyncNuveraClient:
         """
         if not self._owns_http:
             raise RuntimeError("only a client without http_client= owns its httpx")
-        self._calls.http = self._own_http(transport)
+        self._calls.http, self._calls.lean = self._own_http(transport)
 
     # -- internals (tests and benchmarks) ------------------------------------------
 
@@ -451,6 +499,7 @@ class SyncCalls:
         self.sleep: Callable[[float], Any] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
         self.gate: AbstractContextManager[Any] | None = None
+        self.lean: OwnTransport | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -459,7 +508,12 @@ class SyncCalls:
     def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
         result = run_sync(
-            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+            flow,
+            http=self.http,
+            core=self.core,
+            sleep=self.sleep,
+            gate=self.gate,
+            lean=self.lean,
         )
         record(result.response, result.body)
         return result
@@ -501,6 +555,7 @@ class AsyncCalls:
         self.sleep: Callable[[float], Any] = anyio.sleep
         self.clock: Callable[[], float] = time.monotonic
         self.gate: AbstractAsyncContextManager[Any] | None = None
+        self.lean: AsyncOwnTransport | None = None
 
     def authorize(self, call: Call[Any]) -> None:
         """Check ``call``'s permission locally (and record it)."""
@@ -511,7 +566,12 @@ class AsyncCalls:
     ) -> Result[Any]:
         flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
         result = await run_async(
-            flow, http=self.http, core=self.core, sleep=self.sleep, gate=self.gate
+            flow,
+            http=self.http,
+            core=self.core,
+            sleep=self.sleep,
+            gate=self.gate,
+            lean=self.lean,
         )
         record(result.response, result.body)
         return result

@@ -44,6 +44,7 @@ from nuvera_client.errors import LimitExceededError
 
 if TYPE_CHECKING:
     from nuvera_client._client_core import ClientCore
+    from nuvera_client._own_transport import AsyncOwnTransport, OwnTransport
     from nuvera_client._resource import Call, FilePart
 
 __all__ = [
@@ -288,9 +289,15 @@ def attempts(
         raise
 
 
-def _sync_send(http: Any, auth: httpx.Auth, step: Send) -> Outcome:
+def _sync_send(
+    http: Any, auth: httpx.Auth, step: Send, lean: OwnTransport | None = None
+) -> Outcome:
     response: httpx.Response | None = None
     try:
+        if lean is not None and lean.usable(step.stream):
+            return Outcome(
+                *lean.exchange(step.request, auth, step.limit, step.error_limit)
+            )
         # Per send, so that a user's http_client with follow_redirects=True
         # cannot hand the signed headers to the next hop.
         response = http.send(
@@ -313,9 +320,15 @@ def _sync_send(http: Any, auth: httpx.Auth, step: Send) -> Outcome:
         return Outcome(None, None, exc)
 
 
-async def _async_send(http: Any, auth: httpx.Auth, step: Send) -> Outcome:
+async def _async_send(
+    http: Any, auth: httpx.Auth, step: Send, lean: AsyncOwnTransport | None = None
+) -> Outcome:
     response: httpx.Response | None = None
     try:
+        if lean is not None and lean.usable(step.stream):
+            return Outcome(
+                *await lean.exchange(step.request, auth, step.limit, step.error_limit)
+            )
         response = await http.send(
             step.request, auth=auth, stream=True, follow_redirects=False
         )
@@ -343,11 +356,14 @@ def run_sync(
     core: ClientCore,
     sleep: Callable[[float], Any],
     gate: AbstractContextManager[Any] | None = None,
+    lean: OwnTransport | None = None,
 ) -> Result[T]:
     """Perform ``flow``'s steps with a sync httpx client; return its result.
 
     ``gate`` (the client's ``max_concurrency`` semaphore) is held around each
     send, not across backoff sleeps: a waiting retry leaves its place to others.
+    ``lean``: the client's own transport, sent to directly where that is
+    equivalent to ``send()`` (``_own_transport``).
     """
     answer: Any = None
     with ExitStack() as files:
@@ -357,10 +373,10 @@ def run_sync(
                 answer = None
                 if isinstance(step, Send):
                     if gate is None:
-                        answer = _sync_send(http, core.auth, step)
+                        answer = _sync_send(http, core.auth, step, lean)
                     else:
                         with gate:
-                            answer = _sync_send(http, core.auth, step)
+                            answer = _sync_send(http, core.auth, step, lean)
                 elif isinstance(step, Sleep):
                     sleep(step.delay)
                 elif isinstance(step, OpenFiles):
@@ -380,10 +396,11 @@ async def run_async(
     core: ClientCore,
     sleep: Callable[[float], Any],
     gate: AbstractAsyncContextManager[Any] | None = None,
+    lean: AsyncOwnTransport | None = None,
 ) -> Result[T]:
     """Perform ``flow``'s steps with an async httpx client; return its result.
 
-    ``gate`` is held around each send, as in ``run_sync``.
+    ``gate`` is held around each send and ``lean`` used, as in ``run_sync``.
     """
     answer: Any = None
     # Made only for uploads: under load, thousands of calls wait at once, and
@@ -395,10 +412,10 @@ async def run_async(
             answer = None
             if isinstance(step, Send):
                 if gate is None:
-                    answer = await _async_send(http, core.auth, step)
+                    answer = await _async_send(http, core.auth, step, lean)
                 else:
                     async with gate:
-                        answer = await _async_send(http, core.auth, step)
+                        answer = await _async_send(http, core.auth, step, lean)
             elif isinstance(step, Sleep):
                 await sleep(step.delay)
             elif isinstance(step, OpenFiles):

@@ -14,10 +14,11 @@ refreshed), call ended. From these it makes
   retries and clock-skew recovery as span events, a call-duration histogram and an
   attempt counter, and the W3C ``traceparent`` on each outgoing request.
 
-The SDK never configures a tracer or meter provider or an exporter: without the
-application's OpenTelemetry SDK set-up, the API's no-op providers make all of this
-free. Without the extra, opentelemetry is never imported and, unless the logger is
-enabled for DEBUG, a call gets a shared no-op watch.
+The SDK never configures a tracer or meter provider or an exporter. Without the
+application's OpenTelemetry SDK set-up (and no current span to propagate), a call
+skips the span and metric work altogether. Without the extra, opentelemetry is
+never imported. Unless the logger is enabled for DEBUG, such a call gets a shared
+no-op watch.
 
 No secret, token, body or query value ever becomes an attribute or a log field.
 """
@@ -118,7 +119,12 @@ class _Otel:
         from opentelemetry import metrics, propagate, trace
 
         self.trace = trace
+        self.metrics = metrics
         self.propagate = propagate
+        self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
+        self._checked: tuple[Any, Any] | None = None
+        self._api_only = False
         self.tracer = trace.get_tracer(
             "nuvera_client", __version__, tracer_provider=tracer_provider
         )
@@ -135,6 +141,32 @@ class _Otel:
             unit="{attempt}",
             description="HTTP attempts made by Nuvera API calls.",
         )
+
+    def idle(self) -> bool:
+        """Whether a call's spans and metrics would all be no-ops: skip them.
+
+        True when neither provider comes from an OpenTelemetry SDK (the API's
+        proxy and no-op providers live in the API package itself) and no valid
+        span is current (whose context the API would still propagate). Rechecked
+        on every call: an application may install its providers at any time.
+        """
+        providers = (
+            self._tracer_provider or self.trace.get_tracer_provider(),
+            self._meter_provider or self.metrics.get_meter_provider(),
+        )
+        if providers != self._checked:
+            self._api_only = all(map(_from_api, providers))
+            self._checked = providers
+        return (
+            self._api_only
+            and not self.trace.get_current_span().get_span_context().is_valid
+        )
+
+
+def _from_api(provider: Any) -> bool:
+    # The SDK's providers live in opentelemetry.sdk.*, vendors' elsewhere.
+    module = type(provider).__module__
+    return module.startswith(("opentelemetry.trace", "opentelemetry.metrics"))
 
 
 _OTEL: _Otel | None = None
@@ -467,10 +499,13 @@ def _description(error: BaseException | None) -> str | None:
 def watch_call(call: Call[Any], base_url: httpx.URL, key: str | None) -> CallWatch:
     """Start watching ``call`` (after its Idempotency-Key is chosen).
 
-    Returns the shared no-op watch when neither OpenTelemetry is installed nor the
-    ``nuvera_client`` logger is enabled for DEBUG.
+    Returns the shared no-op watch when OpenTelemetry is not installed, or has no
+    SDK configured and no current span, and the ``nuvera_client`` logger is not
+    enabled for DEBUG.
     """
     otel = _otel()
+    if otel is not None and otel.idle():
+        otel = None  # no SDK configured: spans and metrics would go nowhere
     if otel is None and not logger.isEnabledFor(logging.DEBUG):
         return _NOOP
     return _Watch(otel, call, base_url, key)

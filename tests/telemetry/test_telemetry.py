@@ -424,3 +424,61 @@ def test_operation_names_cover_every_endpoint() -> None:
 
     assert {(m, t) for m, t, _ in ENDPOINTS} == set(telemetry.OPERATIONS)
     assert len(set(telemetry.OPERATIONS.values())) == len(telemetry.OPERATIONS)
+
+
+def _customer_transport(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=CUSTOMER)
+
+    return httpx.MockTransport(handler)
+
+
+def test_without_an_sdk_a_call_does_no_span_work(
+    rsa_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import trace
+
+    from nuvera_client._resource import Call
+    from nuvera_client._telemetry import CallWatch, watch_call
+
+    telemetry.configure()  # the API's global (proxy) providers, no SDK behind them
+    assert type(trace.get_tracer_provider()).__module__ == "opentelemetry.trace"
+    monkeypatch.setattr(logging.getLogger("nuvera_client"), "level", logging.INFO)
+    seen: list[httpx.Request] = []
+    http = httpx.Client(transport=_customer_transport(seen))
+    with NuveraClient(
+        ApiKey.generate("test"), rsa_key, base_url=LOCAL, http_client=http
+    ) as client:
+        client.customers.retrieve("cus_1")
+    assert "traceparent" not in seen[0].headers
+    probe = Call[Any]("GET", "/v1/customers/{id}", {"id": "cus_1"})
+    watch = watch_call(probe, httpx.URL(LOCAL), None)
+    assert type(watch) is CallWatch  # the shared no-op: no span was started
+
+
+def test_without_an_sdk_an_incoming_trace_context_still_propagates(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    from opentelemetry import context, trace
+
+    telemetry.configure()
+    parent = trace.SpanContext(
+        trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+        span_id=0xB7AD6B7169203331,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    seen: list[httpx.Request] = []
+    http = httpx.Client(transport=_customer_transport(seen))
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(parent)))
+    try:
+        with NuveraClient(
+            ApiKey.generate("test"), rsa_key, base_url=LOCAL, http_client=http
+        ) as client:
+            client.customers.retrieve("cus_1")
+    finally:
+        context.detach(token)
+    assert seen[0].headers["traceparent"] == (
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    )

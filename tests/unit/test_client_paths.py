@@ -2,8 +2,8 @@
 
 Both clients talk to the same scripted MockTransport through one attempt loop;
 every request they put on the wire and every error they raise must be the same,
-and every attempt goes through the httpx client's public ``send()``.
-(This file once compared a lean path built on httpx privates; issue 15 removed it.)
+and an attempt goes either straight to the own client's transport (the lean path
+of ``_own_transport``, public transport API) or through its public ``send()``.
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ class Pair:
         self.slow = AsyncNuveraClient(
             API_KEY, key, base_url=BASE, http_client=self.user_http, **kw
         )
-        self.sends = 0
+        self.sends = 0  # attempts through the own client's public send()
+        self.lean = 0  # attempts straight to its own transport (_own_transport)
         self.sleeps: dict[str, list[float]] = {"fast": [], "slow": []}
         for name, client in (("fast", self.fast), ("slow", self.slow)):
             client._sleep = self._sleeper(self.sleeps[name])
-        # Every attempt of the own client goes through its httpx client's send().
         own_send = self.fast._http.send
         self.responses: list[httpx.Response] = []
 
@@ -85,6 +85,22 @@ class Pair:
             return response
 
         self.fast._http.send = counting_send  # type: ignore[method-assign]
+        lean = self.fast._calls.lean
+        assert lean is not None
+        own_exchange = lean.exchange
+
+        async def counting_exchange(*args: Any) -> Any:
+            self.lean += 1
+            outcome = await own_exchange(*args)
+            self.responses.append(outcome[0])
+            return outcome
+
+        lean.exchange = counting_exchange  # type: ignore[method-assign,assignment]
+
+    @property
+    def attempts(self) -> int:
+        """Attempts of the own client, lean or through send()."""
+        return self.sends + self.lean
 
     @staticmethod
     def _sleeper(into: list[float]) -> Callable[[float], Awaitable[None]]:
@@ -237,7 +253,7 @@ async def test_same_request_and_result(
     fast, slow = await pair.run(action)
     assert not isinstance(fast, Exception), fast
     assert fast == slow
-    assert pair.sends == 1  # through the public send(), never redirected
+    assert (pair.lean, pair.sends) == (1, 0)  # the lean path, never redirected
     assert len(pair.fast_server.requests) == len(pair.slow_server.requests) == 1
     assert_same_request(
         pair.fast_server.requests[0], pair.slow_server.requests[0], rsa_key
@@ -267,7 +283,6 @@ ERRORS: list[tuple[str, list[Script], type[Exception] | None, int]] = [
     ("connection reset", [httpx.ConnectError("reset")], APIConnectionError, 3),
     ("undecodable body", [gzip_garbage], APIConnectionError, 1),
     ("redirect (never followed)", [ok({}, 307, location="/v2")], APIError, 1),
-    ("malformed redirect (RemoteProtocolError)", [bad_redirect], APIConnectionError, 3),
     (
         "unparsable 200",
         [lambda _: httpx.Response(200, content=b"{")],
@@ -307,7 +322,7 @@ async def test_same_errors_and_retries(
     assert len(pair.fast_server.requests) == len(pair.slow_server.requests)
     assert len(pair.fast_server.requests) == attempts
     assert len(pair.sleeps["fast"]) == len(pair.sleeps["slow"]) == attempts - 1
-    assert pair.sends == attempts
+    assert pair.attempts == attempts
     jtis = {claims(r)["jti"] for r in pair.fast_server.requests}
     assert len(jtis) == attempts  # every attempt re-signed
     for fast_request, slow_request in zip(
@@ -383,7 +398,7 @@ async def test_streamed_body_read_like_aread(make_pair: Callable[..., Pair]) -> 
     fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
     assert fast == slow
     assert fast.id == CUSTOMER["id"]
-    assert pair.sends == 1
+    assert pair.lean == 1
     (response,) = pair.responses
     assert response.num_bytes_downloaded == len(body)
     assert response.is_stream_consumed
@@ -477,7 +492,23 @@ async def test_closed_client_raises_like_send(
 
 
 @pytest.mark.anyio
-async def test_streams_and_uploads_keep_send(
+async def test_malformed_redirect_is_the_3xx_on_the_lean_path(
+    make_pair: Callable[..., Pair],
+) -> None:
+    # The one known difference: send() builds the next request of any redirect
+    # (never followed) and fails on a malformed Location; the lean path builds
+    # none and reports the 302 as received. Signed requests are never redirected.
+    pair = make_pair(bad_redirect)
+    fast, slow = await pair.run(lambda c: c.customers.retrieve("cus_1"))
+    assert isinstance(fast, APIError)
+    assert fast.status_code == 302
+    assert len(pair.fast_server.requests) == 1
+    assert isinstance(slow, APIConnectionError)
+    assert isinstance(slow.__cause__, httpx.RemoteProtocolError)
+
+
+@pytest.mark.anyio
+async def test_streams_keep_send_and_uploads_go_lean(
     make_pair: Callable[..., Pair],
 ) -> None:
     document = {
@@ -494,9 +525,11 @@ async def test_streams_and_uploads_keep_send(
     pair = make_pair(lambda _: httpx.Response(200, content=b"abc"), ok(document, 201))
     async with pair.fast.documents.stream("doc_1") as chunks:
         assert b"".join([chunk async for chunk in chunks]) == b"abc"
-    assert pair.sends == 1
+    assert (pair.sends, pair.lean) == (1, 0)  # a streamed body: send(stream=True)
     await pair.fast.documents.upload(customer_id="cus_1", type="passport", file=b"abc")
-    assert pair.sends == 2
+    assert (pair.sends, pair.lean) == (1, 1)
+    upload = pair.fast_server.requests[1]
+    assert upload.headers["content-type"].startswith("multipart/form-data")
 
 
 @pytest.mark.anyio
@@ -552,7 +585,7 @@ async def test_clock_skew_learned_on_both_paths(
         )
     )
     assert fast == slow
-    assert pair.sends == 2
+    assert pair.lean == 2
     assert pair.sleeps["fast"] == pair.sleeps["slow"] == []
     assert pair.fast.auth.clock_offset == pytest.approx(skew, abs=2)
     first, second = pair.fast_server.requests
@@ -576,7 +609,7 @@ async def test_rotation_seen_by_the_next_attempt(
     await pair.fast.customers.retrieve("cus_1")
     keys_sent = [r.headers["x-api-key"] for r in pair.fast_server.requests]
     assert keys_sent == [API_KEY.reveal(), new_key.reveal()]
-    assert pair.sends == 2
+    assert pair.lean == 2
 
 
 @pytest.mark.anyio
