@@ -45,6 +45,7 @@ from nuvera_client.sandbox._routing import Router, raw_target
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._verify import (
     IncomingRequest,
+    KeyLookup,
     Verified,
     check_permission,
     verify_body,
@@ -200,6 +201,9 @@ class SandboxApp:
         self.rate_limiter = rate_limiter
         self.observers: list[OutcomeObserver] = []
         self._next_purge = 0
+        self._keys = KeyLookup(
+            lambda: store.generation, shared_file=store.path is not None
+        )
         self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -349,7 +353,9 @@ class SandboxApp:
 
         def check(db: sqlite3.Connection) -> Verified | ApiProblem:
             try:
-                return verify_headers(db, incoming, int(now), purge=purge)
+                return verify_headers(
+                    db, incoming, int(now), purge=purge, keys=self._keys
+                )
             except ApiProblem as exc:
                 return exc  # the jti stays recorded all the same (§3.1)
 
