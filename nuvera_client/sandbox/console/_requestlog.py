@@ -53,7 +53,7 @@ RETENTION = 1000
 MAX_RESPONSE_BYTES = 16 * 1024
 MAX_TOKEN_CHARS = 16 * 1024
 # Captured requests reach the store this long after their answer at most (seconds).
-FLUSH_DELAY = 0.25
+FLUSH_DELAY = 1.0
 _PREFIX_CHARS = 13
 
 SCHEMA = """
@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS request_log (
     body_length INTEGER NOT NULL,
     request_content_type TEXT,
     idempotency_key TEXT,
-    response_headers TEXT NOT NULL,
+    response_headers BLOB NOT NULL,
     response_body BLOB,
     response_truncated INTEGER NOT NULL,
     media_type TEXT NOT NULL,
@@ -275,18 +275,12 @@ class LoggedRequest:
 class Captured(NamedTuple):
     """What the tap saw of one request, kept in memory until ``flush()``.
 
-    It holds the raw credentials (the log redacts them when it writes): never
-    shown, never written as such.
+    ``scope`` holds the raw credentials (the log redacts them when it writes):
+    never shown, never written as such.
     """
 
     at: float
-    method: str
-    path: str
-    target: str
-    api_keys: list[str]
-    authorizations: list[str]
-    content_type: str | None
-    idempotency_key: str | None
+    scope: Scope
     body_sha256: str | None
     body_length: int
     status: int
@@ -411,18 +405,35 @@ class RequestLog:
     @staticmethod
     def _row_values(c: Captured) -> tuple[list[str], tuple[Any, ...]]:
         """Return the API keys (for attribution) and the row minus application_id."""
-        answer = {
-            k.decode("latin-1").lower(): v.decode("latin-1")
-            for k, v in c.response_headers
-        }
-        media = answer.get("content-type", "")
-        textual = media.startswith(_TEXT_MEDIA)
+        scope = c.scope
+        api_keys: list[str] = []
+        authorizations: list[str] = []
+        content_type = idempotency_key = None
+        for name, value in scope.get("headers", []):
+            name = name.lower()
+            if name == b"x-api-key":
+                api_keys.append(value.decode("latin-1"))
+            elif name == b"authorization":
+                authorizations.append(value.decode("latin-1"))
+            elif name == b"content-type":
+                if content_type is None:
+                    content_type = value.decode("latin-1")
+            elif name == b"idempotency-key" and idempotency_key is None:
+                idempotency_key = value.decode("latin-1")
+        request_id = None
+        media = ""
+        for name, value in c.response_headers:
+            name = name.lower()
+            if name == b"content-type":
+                media = value.decode("latin-1")
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
         code = None
         if c.status >= 400 and media.startswith("application/json"):
             error = _error_of(c.response_body, c.response_truncated)
             if error is not None and isinstance(error.get("code"), str):
                 code = error["code"]
-        parts = _bearer_parts(c.authorizations)
+        parts = _bearer_parts(authorizations)
         token = note = kid = None
         signature_chars = None
         if isinstance(parts, tuple):
@@ -430,26 +441,25 @@ class RequestLog:
             kid = _kid_of_header(token.split(".", 1)[0])
         elif parts is not None:
             note = json.dumps(parts)
-        shown_headers = {k: v for k, v in answer.items() if k != "set-cookie"}
-        return c.api_keys, (
-            answer.get("x-request-id"),
+        return api_keys, (
+            request_id,
             c.at,
-            c.method,
-            c.target,
-            c.path,
+            scope["method"],
+            _raw_target(scope),
+            scope["path"],
             c.status,
             code,
             kid,
-            redact_api_key(c.api_keys),
+            redact_api_key(api_keys),
             token,
             note,
             signature_chars,
             c.body_sha256,
             c.body_length,
-            c.content_type,
-            c.idempotency_key,
-            json.dumps(shown_headers),
-            c.response_body if textual else None,
+            content_type,
+            idempotency_key,
+            b"\r\n".join([name + b": " + value for name, value in c.response_headers]),
+            c.response_body if media.startswith(_TEXT_MEDIA) else None,
             int(c.response_truncated),
             media,
             round(c.duration_ms, 2),
@@ -580,6 +590,17 @@ def _error_of(body: bytes, truncated: bool) -> dict[str, object] | None:
     return None
 
 
+def _response_headers(raw: bytes) -> dict[str, str]:
+    """Return the answer's headers as logged (``name: value`` lines), no cookies."""
+    shown: dict[str, str] = {}
+    for line in bytes(raw).split(b"\r\n"):
+        name, _, value = line.partition(b": ")
+        key = name.decode("latin-1").lower()
+        if key and key != "set-cookie":
+            shown[key] = value.decode("latin-1")
+    return shown
+
+
 def _row(row: sqlite3.Row) -> LoggedRequest:
     """Build a row's display entry (the decoded token, the parsed error) on reading."""
     token: dict[str, object] | None
@@ -616,7 +637,7 @@ def _row(row: sqlite3.Row) -> LoggedRequest:
         "idempotency_key": row["idempotency_key"],
         "error": error,
         "response": {
-            "headers": json.loads(row["response_headers"]),
+            "headers": _response_headers(row["response_headers"]),
             "body": shown_body,
             "truncated": bool(row["response_truncated"]),
             "media_type": media,
@@ -661,12 +682,6 @@ def _application_of(
         ).fetchone()
         known[key] = None if row is None else str(row[0])
     return known[key]
-
-
-_API_KEY = b"x-api-key"
-_AUTHORIZATION = b"authorization"
-_CONTENT_TYPE = b"content-type"
-_IDEMPOTENCY_KEY = b"idempotency-key"
 
 
 class RequestTap:
@@ -722,63 +737,18 @@ class RequestTap:
             if status:
                 try:
                     self.log.capture(
-                        _capture(
+                        Captured(
+                            self.log.now(),
                             scope,
-                            at=self.log.now(),
-                            body_sha256=digest.hexdigest() if complete else None,
-                            body_length=length,
-                            status=status,
-                            response_headers=head,
-                            response_body=bytes(body),
-                            response_truncated=truncated,
-                            duration_ms=(time.monotonic() - started) * 1000,
+                            digest.hexdigest() if complete else None,
+                            length,
+                            status,
+                            head,
+                            bytes(body),
+                            truncated,
+                            (time.monotonic() - started) * 1000,
                         )
                     )
                 except Exception:
                     # The log is a diagnostic aid: it never breaks an answer.
                     logger.exception("the request log could not record a request")
-
-
-def _capture(
-    scope: Scope,
-    *,
-    at: float,
-    body_sha256: str | None,
-    body_length: int,
-    status: int,
-    response_headers: list[tuple[bytes, bytes]],
-    response_body: bytes,
-    response_truncated: bool,
-    duration_ms: float,
-) -> Captured:
-    api_keys: list[str] = []
-    authorizations: list[str] = []
-    content_type = idempotency_key = None
-    for name, value in scope.get("headers", []):
-        name = name.lower()
-        if name == _API_KEY:
-            api_keys.append(value.decode("latin-1"))
-        elif name == _AUTHORIZATION:
-            authorizations.append(value.decode("latin-1"))
-        elif name == _CONTENT_TYPE:
-            if content_type is None:
-                content_type = value.decode("latin-1")
-        elif name == _IDEMPOTENCY_KEY and idempotency_key is None:
-            idempotency_key = value.decode("latin-1")
-    return Captured(
-        at=at,
-        method=scope["method"],
-        path=scope["path"],
-        target=_raw_target(scope),
-        api_keys=api_keys,
-        authorizations=authorizations,
-        content_type=content_type,
-        idempotency_key=idempotency_key,
-        body_sha256=body_sha256,
-        body_length=body_length,
-        status=status,
-        response_headers=response_headers,
-        response_body=response_body,
-        response_truncated=response_truncated,
-        duration_ms=duration_ms,
-    )
