@@ -74,12 +74,26 @@ def _http_date(second: int) -> bytes:
 
 
 # A body up to this size stays in memory; a larger one is spooled to a temporary file.
+# The request headers the pipeline reads (a handler gets all but the credentials).
+_PIPELINE_HEADERS = {
+    name.encode("ascii"): name
+    for name in (
+        "x-api-key",
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "idempotency-key",
+    )
+}
+
+
 def _header_values(scope: Scope) -> dict[str, list[str]]:
+    """Return the values of the headers in ``_PIPELINE_HEADERS``, in order."""
     values: dict[str, list[str]] = {}
     for name, value in scope.get("headers", []):
-        values.setdefault(name.decode("latin-1").lower(), []).append(
-            value.decode("latin-1")
-        )
+        known = _PIPELINE_HEADERS.get(name)  # ASGI header names are lowercase
+        if known is not None:
+            values.setdefault(known, []).append(value.decode("latin-1"))
     return values
 
 
@@ -478,8 +492,11 @@ class SandboxApp:
                 raise form_error
             return form_data if form_data is not None else FormData()
 
-        query = parse_qsl(
-            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        raw_query = scope.get("query_string", b"")
+        query = (
+            parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)
+            if raw_query
+            else []
         )
         txn = _HandlerTransaction(self.store)
         try:

@@ -15,7 +15,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -46,8 +45,7 @@ class _Malformed(ValueError):
     """The token cannot be parsed (check 6)."""
 
 
-@dataclass(frozen=True)
-class IncomingRequest:
+class IncomingRequest(NamedTuple):
     """What verification needs from one HTTP request."""
 
     method: str
@@ -56,8 +54,7 @@ class IncomingRequest:
     authorizations: Sequence[str]
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(NamedTuple):
     """A request that passed checks 1-17; ``body_hash`` is its claim for check 18."""
 
     application_id: str
@@ -69,11 +66,9 @@ class Verified:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Malformed("duplicate member")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # a member named twice collapsed into one
+        raise _Malformed("duplicate member")
     return result
 
 
@@ -132,6 +127,15 @@ def _public_key(pem: str) -> rsa.RSAPublicKey:
     return load_public_key(pem)
 
 
+@functools.lru_cache(maxsize=256)
+def _api_key_digest(api_key: str) -> str | None:
+    """Return the SHA-256 of a well-formed API key (check 2's format), else None.
+
+    Cached: a client sends the same key on every request.
+    """
+    return sha256_hex(api_key) if api_key_well_formed(api_key) else None
+
+
 def _bearer_token(values: Sequence[str]) -> str:
     """Check 5: return the token, or raise ``missing_signature``."""
     if not values:
@@ -148,14 +152,14 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
-def _kid_named(authorizations: Sequence[str]) -> str | None:
-    """Return the ``kid`` the request's token names, or None; never raises.
+def _kid_named(token: str) -> str | None:
+    """Return the ``kid`` the token names, or None; never raises.
 
     Only a hint for the key lookup: checks 5-8 validate the same token in order.
     """
     try:
-        header = _header_object(_bearer_token(authorizations).split(".", 1)[0])
-    except (ApiProblem, _Malformed):
+        header = _header_object(token.split(".", 1)[0])
+    except _Malformed:
         return None
     kid = header.get("kid")
     return kid if isinstance(kid, str) and kid.isascii() else None
@@ -263,13 +267,17 @@ def verify_headers(
         raise problem("invalid_api_key", message="Send exactly one x-api-key header.")
     if not req.api_keys or not req.api_keys[0].strip(_OWS):
         raise problem("missing_api_key")
-    api_key = req.api_keys[0].strip(_OWS)
-    if not api_key_well_formed(api_key):
+    key_hash = _api_key_digest(req.api_keys[0].strip(_OWS))
+    if key_hash is None:
         raise problem("invalid_api_key")
-    key_hash = sha256_hex(api_key)
     # One lookup answers checks 2-4 and 8: the signing key is looked up with the kid
     # the token names, if it names one; the checks below still run in their order.
-    kid_named = _kid_named(req.authorizations)
+    try:
+        token: str | None = _bearer_token(req.authorizations)
+        missing: ApiProblem | None = None
+    except ApiProblem as exc:  # check 5's answer, given in its turn below
+        token, missing = None, exc
+    kid_named = None if token is None else _kid_named(token)
     if keys is None:
         key_row = _query_key_row(db, key_hash, kid_named)
     else:
@@ -285,7 +293,8 @@ def verify_headers(
     if key_row.app_status != "active":
         raise problem("application_disabled")
     # 5: a bearer token.
-    token = _bearer_token(req.authorizations)
+    if token is None:
+        raise missing or problem("missing_signature")
     # 6: a 3-part JWS, every part canonical unpadded base64url, JSON objects.
     parts = token.split(".")
     if len(parts) != 3:
