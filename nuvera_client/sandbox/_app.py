@@ -46,6 +46,7 @@ from nuvera_client.sandbox._routing import Router, raw_target
 from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._verify import (
     IncomingRequest,
+    KeyLookup,
     Verified,
     check_permission,
     verify_body,
@@ -74,12 +75,26 @@ def _http_date(second: int) -> bytes:
 
 
 # A body up to this size stays in memory; a larger one is spooled to a temporary file.
+# The request headers the pipeline reads (a handler gets all but the credentials).
+_PIPELINE_HEADERS = {
+    name.encode("ascii"): name
+    for name in (
+        "x-api-key",
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "idempotency-key",
+    )
+}
+
+
 def _header_values(scope: Scope) -> dict[str, list[str]]:
+    """Return the values of the headers in ``_PIPELINE_HEADERS``, in order."""
     values: dict[str, list[str]] = {}
     for name, value in scope.get("headers", []):
-        values.setdefault(name.decode("latin-1").lower(), []).append(
-            value.decode("latin-1")
-        )
+        known = _PIPELINE_HEADERS.get(name)  # ASGI header names are lowercase
+        if known is not None:
+            values.setdefault(known, []).append(value.decode("latin-1"))
     return values
 
 
@@ -226,6 +241,9 @@ class SandboxApp:
         self.rate_limiter = rate_limiter
         self.observers: list[OutcomeObserver] = []
         self._next_purge = 0
+        self._keys = KeyLookup(
+            lambda: store.generation, shared_file=store.path is not None
+        )
         self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -375,7 +393,9 @@ class SandboxApp:
 
         def check(db: sqlite3.Connection) -> Verified | ApiProblem:
             try:
-                return verify_headers(db, incoming, int(now), purge=purge)
+                return verify_headers(
+                    db, incoming, int(now), purge=purge, keys=self._keys
+                )
             except ApiProblem as exc:
                 return exc  # the jti stays recorded all the same (§3.1)
 
@@ -498,8 +518,11 @@ class SandboxApp:
                 raise form_error
             return form_data if form_data is not None else FormData()
 
-        query = parse_qsl(
-            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        raw_query = scope.get("query_string", b"")
+        query = (
+            parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)
+            if raw_query
+            else []
         )
         txn = _HandlerTransaction(self.store)
         try:

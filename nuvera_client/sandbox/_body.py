@@ -136,6 +136,8 @@ class Disconnected(Exception):
 
 def is_gzip(values: Sequence[str]) -> bool:
     """Return whether the body is gzip (PROTOCOL §6); refuse any other coding (415)."""
+    if not values:
+        return False
     codings = [
         coding.strip().lower()
         for value in values

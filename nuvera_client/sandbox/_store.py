@@ -17,6 +17,7 @@ until a partner user reveals it (PROTOCOL §1.3), then deleted.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -116,6 +117,8 @@ CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 
 T = TypeVar("T")
 
+logger = logging.getLogger("nuvera_client.sandbox")
+
 # How long a caller waits for the store lock before giving up (seconds).
 LOCK_TIMEOUT = 30.0
 STATE_FILE_MODE = 0o600
@@ -168,6 +171,9 @@ class Store:
         self._closed = False
         # sha256 -> (uses, last used at): written by the next transaction.
         self._usage: dict[str, tuple[int, int]] = {}
+        # Counts this connection's commits that may have changed platform rows.
+        self._generation = 0
+        self._close_hooks: list[Callable[[], None]] = []
         try:
             with self._lock:
                 self._conn.execute("PRAGMA busy_timeout = 10000")
@@ -186,9 +192,24 @@ class Store:
             self._conn.close()
             raise
 
+    @property
+    def closed(self) -> bool:
+        """Tell whether ``close()`` ran."""
+        return self._closed
+
+    def add_close_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` (which may open transactions) first thing in ``close()``."""
+        self._close_hooks.append(hook)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block as one write transaction (blocking lock; no ``await``)."""
+    def transaction(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """Run the block as one write transaction (blocking lock; no ``await``).
+
+        With ``bump`` (the default) its commit counts as a possible change of
+        platform rows: ``generation`` moves, so caches of them start over. Only a
+        block that cannot touch applications, API keys or signing keys (the
+        request log) passes ``bump=False``.
+        """
         self._acquire_blocking()
         try:
             self._begin()
@@ -198,8 +219,42 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if bump:
+                self._generation += 1
         finally:
             self._lock.release()
+
+    def try_transaction(self, work: Callable[[sqlite3.Connection], None]) -> bool:
+        """Run ``work`` as one transaction if the lock is free now; return whether.
+
+        For timer callbacks on the event loop, which must not wait. ``work`` must
+        not change platform rows (``generation`` does not move).
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._closed:
+                return True
+            self._begin()
+            try:
+                work(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+        return True
+
+    @property
+    def generation(self) -> int:
+        """Return a number that moves at each commit that may change platform rows.
+
+        Read it with the lock held (inside ``run_locked()``). Commits of other
+        connections (the CLI on the same state file) are seen with
+        ``changed_elsewhere()``.
+        """
+        return self._generation
 
     def open_transaction(self) -> sqlite3.Connection:
         """Take the lock and begin a transaction ended by ``end_transaction()``.
@@ -232,6 +287,8 @@ class Store:
         self._open_by = None
         try:
             self._conn.execute("COMMIT" if commit else "ROLLBACK")
+            if commit:
+                self._generation += 1
         finally:
             self._lock.release()
 
@@ -328,7 +385,13 @@ class Store:
             delay = min(delay * 2, 0.01)
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent), after the close hooks."""
+        if not self._closed:
+            for hook in self._close_hooks:
+                try:
+                    hook()
+                except Exception:
+                    logger.exception("a sandbox store close hook failed")
         with self._lock:
             if not self._closed:
                 self._closed = True

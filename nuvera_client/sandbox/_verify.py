@@ -14,11 +14,10 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -46,8 +45,7 @@ class _Malformed(ValueError):
     """The token cannot be parsed (check 6)."""
 
 
-@dataclass(frozen=True)
-class IncomingRequest:
+class IncomingRequest(NamedTuple):
     """What verification needs from one HTTP request."""
 
     method: str
@@ -56,8 +54,7 @@ class IncomingRequest:
     authorizations: Sequence[str]
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(NamedTuple):
     """A request that passed checks 1-17; ``body_hash`` is its claim for check 18."""
 
     application_id: str
@@ -69,11 +66,9 @@ class Verified:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Malformed("duplicate member")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # a member named twice collapsed into one
+        raise _Malformed("duplicate member")
     return result
 
 
@@ -132,6 +127,15 @@ def _public_key(pem: str) -> rsa.RSAPublicKey:
     return load_public_key(pem)
 
 
+@functools.lru_cache(maxsize=256)
+def _api_key_digest(api_key: str) -> str | None:
+    """Return the SHA-256 of a well-formed API key (check 2's format), else None.
+
+    Cached: a client sends the same key on every request.
+    """
+    return sha256_hex(api_key) if api_key_well_formed(api_key) else None
+
+
 def _bearer_token(values: Sequence[str]) -> str:
     """Check 5: return the token, or raise ``missing_signature``."""
     if not values:
@@ -148,26 +152,112 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
-def _kid_named(authorizations: Sequence[str]) -> str | None:
-    """Return the ``kid`` the request's token names, or None; never raises.
+def _kid_named(token: str) -> str | None:
+    """Return the ``kid`` the token names, or None; never raises.
 
     Only a hint for the key lookup: checks 5-8 validate the same token in order.
     """
     try:
-        header = _header_object(_bearer_token(authorizations).split(".", 1)[0])
-    except (ApiProblem, _Malformed):
+        header = _header_object(token.split(".", 1)[0])
+    except _Malformed:
         return None
     kid = header.get("kid")
     return kid if isinstance(kid, str) and kid.isascii() else None
 
 
+class KeyRow(NamedTuple):
+    """What checks 2-4 and 8 need to know of one API key and one kid."""
+
+    application_id: str
+    key_status: str
+    expires_at: int | None
+    app_status: str
+    permissions: frozenset[str]
+    # The active signing key of the application with the kid looked up, or None.
+    public_key: rsa.RSAPublicKey | None
+
+
+def _query_key_row(
+    db: sqlite3.Connection, key_hash: str, kid: str | None
+) -> KeyRow | None:
+    row = db.execute(
+        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions,"
+        " s.public_key_pem"
+        " FROM api_keys AS k LEFT JOIN applications AS a ON a.id = k.application_id"
+        " LEFT JOIN signing_keys AS s ON s.application_id = k.application_id"
+        " AND s.kid = ? AND s.status = 'active'"
+        " WHERE k.sha256 = ?",
+        (kid, key_hash),
+    ).fetchone()
+    if row is None:
+        return None
+    application_id, key_status, expires_at, app_status, permissions, pem = row
+    return KeyRow(
+        application_id,
+        key_status,
+        expires_at,
+        app_status,
+        _permissions(permissions),
+        None if pem is None else _public_key(pem),
+    )
+
+
+class KeyLookup:
+    """The rows of checks 2-4 and 8 per (API key hash, kid), cached between requests.
+
+    A cached row is used only while nothing that could change it was committed:
+    ``Store.generation`` covers this process's own commits (every platform change,
+    every handler transaction), ``PRAGMA data_version`` those of any other
+    connection to a state file (the CLI revoking a key while a server runs). Both
+    are read under the store lock, in the same step as the lookup, so a request
+    that starts after a revocation committed never sees the old row. Expiry
+    (``expires_at``) is compared per request, as without the cache. Unknown keys
+    are not cached; at most ``MAX_ENTRIES`` rows are kept.
+    """
+
+    MAX_ENTRIES = 256
+
+    def __init__(self, generation: Callable[[], int], *, shared_file: bool) -> None:
+        self._generation = generation
+        self._shared_file = shared_file
+        self._rows: dict[tuple[str, str | None], KeyRow] = {}
+        self._stamp: tuple[int, int] | None = None
+
+    def get(
+        self, db: sqlite3.Connection, key_hash: str, kid: str | None
+    ) -> KeyRow | None:
+        """Return the row for ``key_hash`` and ``kid`` (None: no such API key)."""
+        version = 0
+        if self._shared_file:
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+        stamp = (self._generation(), version)
+        if stamp != self._stamp:
+            self._rows.clear()
+            self._stamp = stamp
+        cached = self._rows.get((key_hash, kid))
+        if cached is not None:
+            return cached
+        row = _query_key_row(db, key_hash, kid)
+        if row is not None:
+            if len(self._rows) >= self.MAX_ENTRIES:
+                self._rows.clear()
+            self._rows[(key_hash, kid)] = row
+        return row
+
+
 def verify_headers(
-    db: sqlite3.Connection, req: IncomingRequest, now: int, *, purge: bool = True
+    db: sqlite3.Connection,
+    req: IncomingRequest,
+    now: int,
+    *,
+    purge: bool = True,
+    keys: KeyLookup | None = None,
 ) -> Verified:
     """Run checks 1-17 on ``req`` at server time ``now``; return who is calling.
 
     Records the token's ``jti`` in the replay store once its signature verified,
     even if a later check fails. With ``purge``, first drops expired replay entries.
+    With ``keys``, the API key and signing key rows come from that cache.
 
     Raises:
         ApiProblem: the first failing check.
@@ -177,33 +267,34 @@ def verify_headers(
         raise problem("invalid_api_key", message="Send exactly one x-api-key header.")
     if not req.api_keys or not req.api_keys[0].strip(_OWS):
         raise problem("missing_api_key")
-    api_key = req.api_keys[0].strip(_OWS)
-    if not api_key_well_formed(api_key):
+    key_hash = _api_key_digest(req.api_keys[0].strip(_OWS))
+    if key_hash is None:
         raise problem("invalid_api_key")
-    key_hash = sha256_hex(api_key)
-    # One query answers checks 2-4 and 8: the signing key is looked up with the kid
+    # One lookup answers checks 2-4 and 8: the signing key is looked up with the kid
     # the token names, if it names one; the checks below still run in their order.
-    key_row = db.execute(
-        "SELECT k.application_id, k.status, k.expires_at, a.status, a.permissions,"
-        " s.public_key_pem"
-        " FROM api_keys AS k LEFT JOIN applications AS a ON a.id = k.application_id"
-        " LEFT JOIN signing_keys AS s ON s.application_id = k.application_id"
-        " AND s.kid = ? AND s.status = 'active'"
-        " WHERE k.sha256 = ?",
-        (_kid_named(req.authorizations), key_hash),
-    ).fetchone()
+    try:
+        token: str | None = _bearer_token(req.authorizations)
+        missing: ApiProblem | None = None
+    except ApiProblem as exc:  # check 5's answer, given in its turn below
+        token, missing = None, exc
+    kid_named = None if token is None else _kid_named(token)
+    if keys is None:
+        key_row = _query_key_row(db, key_hash, kid_named)
+    else:
+        key_row = keys.get(db, key_hash, kid_named)
     if key_row is None:
         raise problem("invalid_api_key")
-    application_id: str
-    application_id, key_status, expires_at, app_status, permissions, key_pem = key_row
+    application_id = key_row.application_id
+    expires_at = key_row.expires_at
     # 3: not revoked, grace period not over.
-    if key_status != "active" or (expires_at is not None and now >= expires_at):
+    if key_row.key_status != "active" or (expires_at is not None and now >= expires_at):
         raise problem("api_key_revoked")
     # 4: application active.
-    if app_status != "active":
+    if key_row.app_status != "active":
         raise problem("application_disabled")
     # 5: a bearer token.
-    token = _bearer_token(req.authorizations)
+    if token is None:
+        raise missing or problem("missing_signature")
     # 6: a 3-part JWS, every part canonical unpadded base64url, JSON objects.
     parts = token.split(".")
     if len(parts) != 3:
@@ -226,14 +317,13 @@ def verify_headers(
     # A kid is base64url; anything else (even a lone surrogate) cannot name a key.
     if not isinstance(kid, str) or not kid.isascii():
         raise problem("unknown_signing_key")
-    if key_pem is None:
+    public_key = key_row.public_key
+    if public_key is None:
         raise problem("unknown_signing_key")
     # 9: signature.
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     try:
-        _public_key(key_pem).verify(
-            signature, signing_input, padding.PKCS1v15(), hashes.SHA256()
-        )
+        public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         raise problem("invalid_signature") from None
     if purge:
@@ -262,7 +352,7 @@ def verify_headers(
         )
     return Verified(
         application_id=application_id,
-        permissions=_permissions(permissions),
+        permissions=key_row.permissions,
         api_key_sha256=key_hash,
         kid=kid,
         jti=claims["jti"],

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,9 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nuvera_client import RequestSigner, keys
 from nuvera_client.sandbox import CreatedApplication, Sandbox
 from nuvera_client.sandbox._transport import SandboxTransport
+from nuvera_client.sandbox.console import _requestlog as requestlog
 from nuvera_client.sandbox.console._requestlog import (
+    FLUSH_DELAY,
     RETENTION,
     RequestLog,
     RequestTap,
@@ -188,3 +196,154 @@ def test_a_deeply_nested_token_is_still_logged(sandbox: Sandbox) -> None:
         )
     (row,) = sandbox.request_log.list()
     assert row.error_code == "missing_api_key"
+
+
+# -- batched writing (the log costs a request no transaction of its own) ---------
+
+
+def _rows_on_disk(path: Path) -> list[tuple[object, ...]]:
+    """Read the log table through a second connection, as another process would."""
+    with closing(sqlite3.connect(path)) as other:
+        return other.execute(
+            "SELECT path, status, error_code, application_id FROM request_log"
+            " ORDER BY id"
+        ).fetchall()
+
+
+def test_served_requests_reach_the_state_file_within_the_flush_delay(
+    tmp_path: Path, console_key: rsa.RSAPrivateKey
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with Sandbox(state=path) as sandbox:
+        app = sandbox.create_application(
+            name="svc",
+            permissions=["CRYPTO_READ"],
+            public_key_pem=keys.public_key_pem(console_key),
+        )
+        signer = RequestSigner(console_key)
+        with sandbox.serve() as server, httpx.Client(base_url=server.base_url) as c:
+            for _ in range(3):
+                token = signer.sign("GET", "/v1/crypto/assets", b"")
+                headers = {"x-api-key": app.api_key, "authorization": f"Bearer {token}"}
+                assert c.get("/v1/crypto/assets", headers=headers).status_code == 200
+            c.get("/v1/nothing")
+            # Another connection sees them once the serving loop's timer wrote them.
+            deadline = time.monotonic() + 5
+            while len(_rows_on_disk(path)) < 4 and time.monotonic() < deadline:
+                time.sleep(FLUSH_DELAY / 5)
+            assert _rows_on_disk(path) == [
+                ("/v1/crypto/assets", 200, None, app.id),
+                ("/v1/crypto/assets", 200, None, app.id),
+                ("/v1/crypto/assets", 200, None, app.id),
+                ("/v1/nothing", 401, "missing_api_key", None),
+            ]
+
+
+@pytest.mark.anyio
+async def test_captured_requests_wait_for_the_timer_and_reads_flush_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delay = 1.0  # long enough that a busy machine still checks before it
+    monkeypatch.setattr(requestlog, "FLUSH_DELAY", delay)
+    path = tmp_path / "state.sqlite"
+    with Sandbox(state=path) as sandbox:
+        async with httpx.AsyncClient(
+            transport=sandbox.async_transport(), base_url="http://x"
+        ) as client:
+            started = time.monotonic()
+            await client.get("/v1/one")
+            await client.get("/v1/two")
+            # Not written yet: no transaction per request...
+            rows = _rows_on_disk(path)
+            if time.monotonic() - started < delay:
+                assert rows == []
+            # ...but a read in this process writes the queue first.
+            assert [r.path for r in sandbox.request_log.list()] == [
+                "/v1/two",
+                "/v1/one",
+            ]
+            assert len(_rows_on_disk(path)) == 2
+            await client.get("/v1/three")
+            # The serving loop's timer writes it without any read.
+            deadline = time.monotonic() + delay + 10
+            while len(_rows_on_disk(path)) < 3 and time.monotonic() < deadline:
+                await asyncio.sleep(delay / 10)
+            assert [row[0] for row in _rows_on_disk(path)][-1] == "/v1/three"
+
+
+@pytest.mark.anyio
+async def test_closing_the_store_writes_what_is_queued(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    sandbox = Sandbox(state=path)
+    async with httpx.AsyncClient(
+        transport=sandbox.async_transport(), base_url="http://x"
+    ) as client:
+        await client.get("/v1/queued")
+    sandbox.close()
+    assert _rows_on_disk(path) == [("/v1/queued", 401, "missing_api_key", None)]
+    with Sandbox(state=path) as again:
+        (row,) = again.request_log.list()
+        assert row.entry["api_key"] is None
+        assert row.check == 1
+
+
+def test_the_queue_keeps_only_what_retention_would_keep(sandbox: Sandbox) -> None:
+    log = RequestLog(sandbox.store, sandbox.now, retention=3)
+    tapped = RequestTap(sandbox.app.api, log)
+    transport = httpx.ASGITransport(app=tapped)
+
+    async def send_all() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as c:
+            for i in range(7):
+                await c.get(f"/v1/n/{i}")
+
+    asyncio.run(send_all())
+    assert [r.path for r in log.list()] == ["/v1/n/6", "/v1/n/5", "/v1/n/4"]
+    # And the retention rule still holds across batches.
+    asyncio.run(send_all())
+    assert [r.path for r in log.list()] == ["/v1/n/6", "/v1/n/5", "/v1/n/4"]
+    assert len(log.list(limit=1000)) == 3
+
+
+def test_no_secret_reaches_the_table(
+    tmp_path: Path, console_key: rsa.RSAPrivateKey
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with Sandbox(state=path) as sandbox:
+        app = sandbox.create_application(
+            name="svc",
+            permissions=["CRYPTO_READ"],
+            public_key_pem=keys.public_key_pem(console_key),
+        )
+        response = send_signed(sandbox, app, console_key)
+        sandbox.request_log.flush()
+        signature = response.request.headers["authorization"].rsplit(".", 1)[1]
+        with closing(sqlite3.connect(path)) as other:
+            dump = "\n".join(other.iterdump())
+        assert "request_log" in dump
+        assert app.api_key not in dump
+        assert signature not in dump
+        (row,) = sandbox.request_log.list()
+        assert row.entry["token"]["signature_chars"] == len(signature)
+        assert sandbox.request_log.kid_last_used(app.id, app.kid) == row.at
+
+
+def test_a_log_of_the_old_layout_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Sandbox(state=path):
+        pass
+    with closing(sqlite3.connect(path)) as old:
+        old.executescript(
+            "DROP TABLE request_log;"
+            "CREATE TABLE request_log (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " request_id TEXT, at REAL NOT NULL, application_id TEXT,"
+            " method TEXT NOT NULL, target TEXT NOT NULL, path TEXT NOT NULL,"
+            " status INTEGER NOT NULL, error_code TEXT, entry TEXT NOT NULL);"
+            "INSERT INTO request_log (at, method, target, path, status, entry)"
+            " VALUES (1, 'GET', '/old', '/old', 200, '{}');"
+        )
+    with Sandbox(state=path) as sandbox:
+        assert sandbox.request_log.list() == []
+        with httpx.Client(transport=sandbox.transport(), base_url="http://x") as c:
+            c.get("/v1/new")
+        assert [r.path for r in sandbox.request_log.list()] == ["/v1/new"]
