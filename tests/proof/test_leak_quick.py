@@ -97,6 +97,9 @@ def test_the_scan_finds_each_kind_of_secret() -> None:
         ("test_docs0/site/spec/vectors.json", SITE),
         ("test_docs0/site2/index.html", SITE),
         ("test_docs0/website/notes.txt", None),
+        ("test_node_signer0/tampered.json", "vectors copy"),
+        ("test_curl_reads0/api key.txt", "key file input"),
+        ("test_curl_reads0/api-key.txt", None),
     ],
 )
 def test_leak_scan_exemptions_are_explicit(relative: str, reason: str | None) -> None:
