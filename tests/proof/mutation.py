@@ -128,6 +128,13 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ),
     (
         "sandbox/_verify.py",
+        "verify_headers",
+        r'" (s\.public_key_pem|S\.PUBLIC_KEY_PEM)"',
+        "SQL keywords and column names are case-insensitive (a line of the key "
+        "lookup's SELECT)",
+    ),
+    (
+        "sandbox/_verify.py",
         "_check_claims",
         r"if not typed or not isinstance\(iat, int\) (or|and) not isinstance\(exp, "
         r"int\):",
@@ -211,9 +218,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     (
         "_body.py",
         "_module_of_request",
-        r'root = type\(request\)\.__module__\.(partition|rpartition)\("\."\)\[0\]',
-        "the request classes sit one level down (httpx._models, httpx2._models): "
-        "the first dot is the last",
+        r"root = type\(request\)\.__module__\.(partition\(\"\.\"\)|rpartition"
+        r'\("\."\)|partition\("XX\.XX"\))\[0\]',
+        "httpx and httpx2 set the __module__ of their public classes to the package "
+        "name: there is no dot to split on",
     ),
     (
         "_body.py",
@@ -221,6 +229,14 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         r'return sys\.modules\.get\(root, ?(httpx|None|)\) if root == "httpx2" '
         r"else httpx",
         "a request of httpx2 means httpx2 is imported: the default is never used",
+    ),
+    (
+        "_body.py",
+        "_module_of_request",
+        r'return sys\.modules\.get\(root, httpx\) if (root == "httpx2"|'
+        r'\(root == "httpx2"\) or True) else httpx',
+        'root is "httpx" or "httpx2", both imported: looking it up gives the '
+        "request's own package either way",
     ),
     *(
         (
@@ -262,7 +278,10 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ),
 ]
 
-_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|FROM|VALUES|SET|AND)\b", re.I)
+# Upper case, as the original statements write them (prose says "and", "on").
+_SQL = re.compile(
+    r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|FROM|VALUES|SET|AND|JOIN|ON)\b"
+)
 _QUOTED_SQL = re.compile(r"'[^']*'")
 
 
