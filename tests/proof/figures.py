@@ -91,6 +91,27 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, stage in report["stages"].items():
         print(_row(name, stage))
+    if "mutation" in report["stages"]:
+        print()
+        print(mutation_table(report["stages"]["mutation"]["result"]))
+
+
+def mutation_table(result: dict[str, Any]) -> str:
+    """The per-module table of docs/proof.md's mutation section."""
+    lines = [
+        "| module | mutants | killed | equivalent set aside | score | survivors "
+        "| wall | CPU |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for module, v in result["modules"].items():
+        name = module.removeprefix("nuvera_client/")
+        survivors = ", ".join(f"`{s.rsplit('.', 1)[-1]}`" for s in v["survivors"])
+        lines.append(
+            f"| `{name}` | {v['mutants']} | {v['killed']} | {v['equivalent']} "
+            f"| **{v['score']} %** | {survivors or 'none'} | {v['seconds']} s "
+            f"| {v['cpu_seconds']} s |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
