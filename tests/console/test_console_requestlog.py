@@ -347,3 +347,26 @@ def test_a_log_of_the_old_layout_is_replaced(tmp_path: Path) -> None:
         with httpx.Client(transport=sandbox.transport(), base_url="http://x") as c:
             c.get("/v1/new")
         assert [r.path for r in sandbox.request_log.list()] == ["/v1/new"]
+
+
+@pytest.mark.anyio
+async def test_an_in_memory_log_is_written_only_when_read(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No other process can read an in-memory store: no timer writes its queue.
+    monkeypatch.setattr(requestlog, "FLUSH_DELAY", 0.01)
+
+    def stored() -> int:
+        with sandbox.store.transaction() as db:
+            count: int = db.execute("SELECT count(*) FROM request_log").fetchone()[0]
+        return count
+
+    async with httpx.AsyncClient(
+        transport=sandbox.async_transport(), base_url="http://x"
+    ) as client:
+        await client.get("/v1/a")
+        await client.get("/v1/b")
+        await asyncio.sleep(0.2)
+        assert stored() == 0
+        assert [r.path for r in sandbox.request_log.list()] == ["/v1/b", "/v1/a"]
+        assert stored() == 2

@@ -313,8 +313,11 @@ def test_management_commands(
 
 
 @contextmanager
-def serving(state: str) -> Iterator[str]:
-    """``nuvera sandbox serve --state FILE --port 0`` as a real subprocess."""
+def serving(state: str, *, sigkill: bool = False) -> Iterator[str]:
+    """``nuvera sandbox serve --state FILE --port 0`` as a real subprocess.
+
+    With ``sigkill`` the server is killed outright at the end (no clean shutdown).
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     argv = ["sandbox", "serve", "--state", state, "--port", "0"]
     proc = subprocess.Popen(
@@ -330,7 +333,10 @@ def serving(state: str) -> Iterator[str]:
         assert "Nuvera sandbox on http://127.0.0.1:" in line, line
         yield line.split(" on ", 1)[1].split(" ", 1)[0]
     finally:
-        proc.terminate()
+        if sigkill:
+            proc.kill()
+        else:
+            proc.terminate()
         proc.wait(timeout=10)
         if proc.stderr is not None:
             proc.stderr.close()
@@ -425,6 +431,29 @@ def test_restarting_the_server_loses_nothing(
         capsys, "app", "show", created["application_id"], "--state", state, "--json"
     )
     assert json.loads(out)["api_keys"][0]["request_count"] == 2
+
+
+def test_a_token_seen_before_a_sigkill_is_refused_after_the_restart(
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+    pem_file: str,
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    # The replay store is written before the answer (WAL, synchronous=NORMAL): a
+    # server killed outright right after answering still remembers the jti.
+    created = create(capsys, state, pem_file)
+    token = mint(
+        rsa_key,
+        kid=kid_of(rsa_key.public_key()),
+        payload=claims("GET", "/v1/nothing", now=int(time.time())),
+    )
+    headers = {"x-api-key": created["api_key"], "authorization": f"Bearer {token}"}
+    with serving(state, sigkill=True) as base_url:
+        assert httpx.get(base_url + "/v1/nothing", headers=headers).status_code == 404
+    with serving(state) as base_url:
+        again = httpx.get(base_url + "/v1/nothing", headers=headers)
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "replayed_jti"
 
 
 def test_a_kid_starting_with_a_dash_is_a_positional() -> None:

@@ -14,12 +14,13 @@ each request, after the answer is sent: that call is the only link to the pipeli
 Logging costs a request almost nothing (PROTOCOL §3's verification is what a
 request pays for): ``capture()`` only appends the raw facts to a bounded in-memory
 queue. ``flush()`` writes the queue in one transaction, as plain columns (the API
-key already redacted, the token without its signature), at most ``FLUSH_DELAY``
-seconds later on the serving event loop, before any read of the log in this
-process, and when the store closes. The display entry (decoded token, parsed
-error) is built when a row is read. A process killed outright loses at most the
-last ``FLUSH_DELAY`` seconds of the log, never anything of the replay store,
-idempotency or the platform (those are written before the answer).
+key already redacted, the token without its signature), before any read of the log
+in this process, when the store closes and, with a state file (which another
+process may read), at most ``FLUSH_DELAY`` seconds later on the serving event loop.
+The display entry (decoded token, parsed error) is built when a row is read. A
+process killed outright loses at most the last ``FLUSH_DELAY`` seconds of the log,
+never anything of the replay store, idempotency or the platform (those are written
+before the answer).
 """
 
 from __future__ import annotations
@@ -317,6 +318,8 @@ class RequestLog:
         self._pending: collections.deque[Captured] = collections.deque(maxlen=retention)
         self._pending_lock = threading.Lock()
         self._timer_loop: asyncio.AbstractEventLoop | None = None
+        # A state file can be read by another process (``nuvera sandbox logs``).
+        self._shared = store.path is not None
         with store.transaction() as db:
             columns = [row[1] for row in db.execute("PRAGMA table_info(request_log)")]
             if _OLD_LAYOUT_COLUMN in columns:
@@ -333,9 +336,16 @@ class RequestLog:
     # -- writing -----------------------------------------------------------------
 
     def capture(self, captured: Captured) -> None:
-        """Queue one answered request; it is written within ``FLUSH_DELAY`` s."""
+        """Queue one answered request; it is written within ``FLUSH_DELAY`` s.
+
+        An in-memory store has no reader in another process: its queue is written
+        only when this process reads the log (the queue keeps the newest
+        ``retention`` requests, all a read could show).
+        """
         with self._pending_lock:
             self._pending.append(captured)
+        if not self._shared:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (another loop library): write now
