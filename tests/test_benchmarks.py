@@ -59,3 +59,15 @@ def test_sandbox_load_check_runs_clean(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(BENCHMARKS))
     assert load_sandbox.run(2.0, 2, tmp_path) == 0
+
+
+def test_load_stack_benchmark_measures_every_variant() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench = importlib.import_module("bench_load_stack")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    results = bench.measure(40, 1)
+    assert bench.BASELINE in results
+    assert set(results) == set(bench.variants())
+    assert all(len(v) == 1 and v[0] > 0 for v in results.values())

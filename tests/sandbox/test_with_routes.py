@@ -71,6 +71,27 @@ def test_partner_story(real: Caller) -> None:
     assert refused.json()["error"]["code"] == "idempotency_key_required"
 
 
+def test_an_upload_cut_inside_its_file_part_is_400_not_422(real: Caller) -> None:
+    # The form parser dropped the cut part without a word, so the route answered 422
+    # "file: required" for a body that is not multipart at all.
+    body = b'{"type":"individual","name":"Ada","email":"ada@example.com"}'
+    created = real.send("POST", "/v1/customers", body, content_type="application/json")
+    request = httpx.Request(
+        "POST",
+        "http://t/v1/documents",
+        data={"customer_id": created.json()["id"], "type": "passport"},
+        files={"file": ("passport.pdf", b"%PDF-1.7\n" * 200, "application/pdf")},
+    )
+    whole = request.read()
+    cut = whole[: whole.rindex(b"%PDF")]
+    refused = real.send(
+        "POST", "/v1/documents", cut, content_type=request.headers["content-type"]
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "invalid_request"
+    assert real.send("GET", "/v1/documents").json()["data"] == []
+
+
 def test_unknown_id_and_405_come_from_the_core(real: Caller) -> None:
     assert real.send("PUT", "/v1/customers").status_code == 405
     assert real.send("GET", "/v1/customers/cus_missing").status_code == 404
