@@ -3,8 +3,8 @@
 The module list is :data:`MODULES` (edit it when a module is renamed). Each module
 is mutated in a scratch copy of the repository, so the work tree is never touched.
 Survivors are split into *equivalent* mutants (:data:`EQUIVALENT`, each with the
-reason no test can tell it from the original, and SQL strings whose case alone
-changed) and the others, each a missing test. The score leaves the equivalent
+reason no test can tell it from the original; SQL strings and codec names whose case
+alone changed) and the others, each a missing test. The score leaves the equivalent
 mutants out: killed / (mutants - equivalent).
 
     python -m proof.mutation                 # all modules
