@@ -172,7 +172,7 @@ class OwnTransport(_Lean):
 
         Raises what the transport raises (the library's ``HTTPError``s).
         """
-        auth.sign_request(request)
+        auth.sign_request(request, named=True)
         started = time.perf_counter()
         try:
             response = self.transport.handle_request(request)
@@ -224,7 +224,7 @@ class AsyncOwnTransport(_Lean):
         Raises what the transport raises, and the library's ``PoolTimeout``
         when no place in the pool frees within the request's pool timeout.
         """
-        await auth.asign_request(request)
+        await auth.asign_request(request, named=True)
         gate = self._gate
         if gate is None:
             return await self._exchange(request, limit, error_limit)
