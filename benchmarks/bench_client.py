@@ -435,12 +435,12 @@ def measure(name: str, url: str | None, key: Any, api_key: ApiKey, n: int) -> bo
     bares: list[float] = []
     distinct = n
 
-    def ours() -> tuple[float, int]:
+    def run_ours() -> tuple[float, int]:
         gc.collect()
         _reset(url)
         return anyio.run(functools.partial(async_throughput, n, key, api_key, url=url))
 
-    def reference() -> tuple[float, float]:
+    def run_reference() -> tuple[float, float]:
         gc.collect()
         _reset(url)
         rate = anyio.run(minimal_throughput, n, key, api_key, url)
@@ -451,9 +451,9 @@ def measure(name: str, url: str | None, key: Any, api_key: ApiKey, n: int) -> bo
     while trial < TRIALS:
         try:
             if trial % 2 == 0:
-                (ref_rate, bare), (rate, seen) = reference(), ours()
+                (ref_rate, bare), (rate, seen) = run_reference(), run_ours()
             else:
-                (rate, seen), (ref_rate, bare) = ours(), reference()
+                (rate, seen), (ref_rate, bare) = run_ours(), run_reference()
         except httpx.HTTPError as exc:
             # A loaded machine can stall a connect past its timeout (the
             # references open a connection per request beyond 20 in flight).
