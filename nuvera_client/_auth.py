@@ -151,12 +151,15 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
         self._credentials = _Credentials(new_key, new_signer)
 
     @staticmethod
-    def _apply(request: httpx.Request, api_key: str, token: str) -> None:
-        request.headers["x-api-key"] = api_key
-        request.headers["authorization"] = f"Bearer {token}"
+    def _apply(
+        request: httpx.Request, api_key: str, token: str, named: bool = False
+    ) -> None:
+        headers = request.headers
+        headers["x-api-key"] = api_key
+        headers["authorization"] = f"Bearer {token}"
         # A client's default User-Agent names the library only: name us too.
-        if request.headers.get("user-agent", "").startswith("python-httpx"):
-            request.headers["user-agent"] = user_agent(module_of(request))
+        if not named and headers.get("user-agent", "").startswith("python-httpx"):
+            headers["user-agent"] = user_agent(module_of(request))
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -177,23 +180,30 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
         await self.asign_request(request)
         yield request
 
-    def sign_request(self, request: httpx.Request) -> None:
-        """Sign ``request`` in place, as ``sync_auth_flow`` does (one attempt)."""
+    def sign_request(self, request: httpx.Request, *, named: bool = False) -> None:
+        """Sign ``request`` in place, as ``sync_auth_flow`` does (one attempt).
+
+        ``named``: the request's User-Agent already names this SDK (the
+        client's own httpx client sets it), so it is not checked.
+        """
         target = _target(request)
         digest = body_hash(request)
         credentials = self._credentials
         token = credentials.signer.sign(request.method, target, body_hash=digest)
-        self._apply(request, credentials.api_key.reveal(), token)
+        self._apply(request, credentials.api_key.reveal(), token, named)
 
-    async def asign_request(self, request: httpx.Request) -> None:
+    async def asign_request(
+        self, request: httpx.Request, *, named: bool = False
+    ) -> None:
         """Sign ``request`` in place, as ``async_auth_flow`` does (one attempt).
 
-        The client's own transport path signs with it before the transport sends.
+        The client's own transport path signs with it before the transport
+        sends. ``named`` as for ``sign_request``.
         """
         target = _target(request)
         digest = await abody_hash(request)
         pending, api_key = self.start_signing(request.method, target, digest)
-        self._apply(request, api_key, await pending)
+        self._apply(request, api_key, await pending, named)
 
     def start_signing(
         self, method: str, target: str, digest: str

@@ -506,7 +506,8 @@ class SyncCalls:
         self.core.authorize(call)
 
     def _run(self, call: Call[Any], *, stream: bool, limit: int | None) -> Result[Any]:
-        flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
+        build = self.http if self.lean is None else self.lean
+        flow = attempts(self.core, call, build=build, stream=stream, limit=limit)
         result = run_sync(
             flow,
             http=self.http,
@@ -564,7 +565,8 @@ class AsyncCalls:
     async def _run(
         self, call: Call[Any], *, stream: bool, limit: int | None
     ) -> Result[Any]:
-        flow = attempts(self.core, call, build=self.http, stream=stream, limit=limit)
+        build = self.http if self.lean is None else self.lean
+        flow = attempts(self.core, call, build=build, stream=stream, limit=limit)
         result = await run_async(
             flow,
             http=self.http,

@@ -101,6 +101,7 @@ class _Lean:
     def __init__(self, http: Any, transport: Any, module: ModuleType) -> None:
         self.http = http
         self.transport = transport
+        self.module = module
         self._module = module
         # send() writes one INFO line per request to the library's own logger.
         self._logger = logging.getLogger(module.__name__)
@@ -113,6 +114,47 @@ class _Lean:
         if hooks["request"] or hooks["response"]:
             return False
         return not self._logger.isEnabledFor(logging.INFO)
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        timeout: Any = None,
+        content: bytes | None = None,
+    ) -> Any:
+        """Build the request ``http.build_request`` builds, for less.
+
+        What httpx documents it merges: the client's headers, then ours; the
+        client's params and cookies (when it has any, its own method is used);
+        the timeout as the request's ``timeout`` extension. Our client has no
+        ``base_url``: ``url`` is absolute.
+        """
+        http = self.http
+        if http.params or http.cookies:
+            return http.build_request(
+                method,
+                url,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                content=content,
+            )
+        module = self._module
+        merged = module.Headers(http.headers)
+        if headers:
+            merged.update(headers)
+        extensions = {"timeout": module.Timeout(timeout).as_dict()}
+        return module.Request(
+            method,
+            url,
+            params=params,
+            headers=merged,
+            content=content,
+            extensions=extensions,
+        )
 
     def _finish(self, response: Any, request: Any, started: float) -> None:
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
@@ -130,7 +172,7 @@ class OwnTransport(_Lean):
 
         Raises what the transport raises (the library's ``HTTPError``s).
         """
-        auth.sign_request(request)
+        auth.sign_request(request, named=True)
         started = time.perf_counter()
         try:
             response = self.transport.handle_request(request)
@@ -182,7 +224,7 @@ class AsyncOwnTransport(_Lean):
         Raises what the transport raises, and the library's ``PoolTimeout``
         when no place in the pool frees within the request's pool timeout.
         """
-        await auth.asign_request(request)
+        await auth.asign_request(request, named=True)
         gate = self._gate
         if gate is None:
             return await self._exchange(request, limit, error_limit)

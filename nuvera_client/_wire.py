@@ -95,7 +95,9 @@ def build_request(
     """Build the request of one attempt (the auth signs it when it is sent).
 
     Args:
-        http: the httpx (or httpx2) client whose ``build_request`` is used.
+        http: the httpx (or httpx2) client whose ``build_request`` is used, or
+            the lean path of the client's own (``_own_transport``), which
+            builds the same request for less.
         base_url: scheme, host and port (and any path prefix) of the API.
         call: what to send.
         idempotency_key: the call's key, the same on every attempt.
@@ -123,8 +125,10 @@ def build_request(
         ).encode("utf-8")
         headers["content-type"] = "application/json"
     chosen = timeout if call.timeout is None else call.timeout
-    if isinstance(chosen, httpx.Timeout) and module_of(http) is not httpx:
-        chosen = module_of(http).Timeout(**chosen.as_dict())
+    # The lean path's builder names its library; an httpx(2) client is its own.
+    stack = getattr(http, "module", None) or module_of(http)
+    if isinstance(chosen, httpx.Timeout) and stack is not httpx:
+        chosen = stack.Timeout(**chosen.as_dict())
     request: httpx.Request = http.build_request(
         call.method,
         url,
@@ -137,7 +141,7 @@ def build_request(
         # Our own encoder: the boundary is ours, the length known, and the body
         # can be read twice (hash, then send) without spooling. A Request made
         # with stream= (public API) has no content read in advance.
-        module = module_of(http)
+        module = stack
         form = {**(call.form or {}), **(call.extra_body or {})}
         body = multipart_body(module, boundary or "", form, files, call.upload_watcher)
         headers = module.Headers(request.headers)

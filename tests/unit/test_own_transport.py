@@ -402,3 +402,34 @@ async def test_client_pool_timeout_is_an_api_timeout_error(
         with pytest.raises(APITimeoutError, match="PoolTimeout"):
             await client.customers.retrieve("cus_2")
         release.set()
+
+
+@pytest.mark.parametrize("jar", [False, True])
+def test_lean_builder_builds_what_build_request_builds(
+    rsa_key: rsa.RSAPrivateKey, http_stack: ModuleType, jar: bool
+) -> None:
+    with NuveraClient(
+        API_KEY, rsa_key, base_url=BASE, http_stack=http_stack.__name__
+    ) as client:
+        lean, http = client._calls.lean, client._http
+        assert lean is not None
+        if jar:  # a cookie in the jar: the client's own build_request is used
+            http.cookies.set("session", "s1", domain="127.0.0.1")
+        for params, content, timeout in (
+            (None, None, http_stack.Timeout(30.0, connect=10.0)),
+            ([("limit", "2"), ("email", "a+b@x.org")], b'{"a":1}', 3.5),
+        ):
+            args: dict[str, Any] = {
+                "params": params,
+                "headers": {"accept": "application/json", "x-extra": "1"},
+                "timeout": timeout,
+                "content": content,
+            }
+            url = BASE + "/v1/customers/cus_1"
+            mine = lean.build_request("POST", url, **args)
+            theirs = http.build_request("POST", url, **args)
+            assert type(mine) is type(theirs)
+            assert mine.url == theirs.url
+            assert mine.headers.raw == theirs.headers.raw
+            assert mine.extensions == theirs.extensions
+            assert mine.content == theirs.content
