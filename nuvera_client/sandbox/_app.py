@@ -62,7 +62,7 @@ logger = logging.getLogger("nuvera_client.sandbox")
 _SECRET_HEADERS = (b"x-api-key", b"authorization")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 # Usage counts reach the store this long after a request at most (seconds).
-USAGE_FLUSH_DELAY = 0.5
+USAGE_FLUSH_DELAY = 0.05
 # Expired replay-store entries are purged at most this often (seconds).
 _PURGE_EVERY = 5
 
