@@ -359,14 +359,41 @@ def _serve(args: argparse.Namespace) -> int:
         from ._request_log import RequestLog
 
         app = RequestLog(app, lambda line: print(line, file=sys.stderr, flush=True))
+    restore = _close_on_sigterm()
     try:
         # A note beside the state file lets `nuvera sandbox console` find us.
         with server_note(args.state, base_url):
             uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
     finally:
         sock.close()
+        # Writes the batched usage counts and the request log's queue.
         sandbox.close()
+        restore()
     return EXIT_OK
+
+
+def _close_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM end ``serve`` through its ``finally`` (the store is closed).
+
+    uvicorn stops on SIGTERM, then raises the signal again with the handler it
+    found: the default one would end the process before the sandbox is closed,
+    losing the usage counts and request log still batched in memory. Returns what
+    puts the previous handler back.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (a test calling main()): leave it
+        return lambda: None
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 # -- applications --------------------------------------------------------------

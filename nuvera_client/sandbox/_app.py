@@ -69,6 +69,12 @@ _PURGE_EVERY = 5
 
 
 @functools.lru_cache(maxsize=4)
+def _utc_datetime(second: int) -> datetime:
+    """Return the aware UTC datetime of a Unix second (immutable: shared safely)."""
+    return datetime.fromtimestamp(second, tz=timezone.utc)
+
+
+@functools.lru_cache(maxsize=4)
 def _http_date(second: int) -> bytes:
     text = format_datetime(datetime.fromtimestamp(second, tz=timezone.utc), usegmt=True)
     return text.encode("ascii")
@@ -536,7 +542,7 @@ class SandboxApp:
                 read_body=_no_body if is_form else body.content,
                 content_type=content_type,
                 open_db=txn.open,
-                now=datetime.fromtimestamp(int(now), tz=timezone.utc),
+                now=_utc_datetime(int(now)),
                 max_body_bytes=self.max_body_bytes,
                 new_id=new_id,
                 form=form,

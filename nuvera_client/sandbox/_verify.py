@@ -38,6 +38,9 @@ _JTI_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _METHOD_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Z-]+")
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
 _OWS = " \t"
+# RS256 is RSASSA-PKCS1-v1_5 with SHA-256; both objects are stateless, built once.
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
 _WS_RE = re.compile(r"[ \t]+")
 
 
@@ -323,7 +326,7 @@ def verify_headers(
     # 9: signature.
     signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     try:
-        public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(signature, signing_input, _PKCS1V15, _SHA256)
     except InvalidSignature:
         raise problem("invalid_signature") from None
     if purge:

@@ -433,6 +433,29 @@ def test_restarting_the_server_loses_nothing(
     assert json.loads(out)["api_keys"][0]["request_count"] == 2
 
 
+def test_sigterm_writes_the_batched_usage_and_request_log(
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+    pem_file: str,
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    # Usage counts and the request log are batched in memory; a SIGTERM (what
+    # `serving` sends) still ends `serve` by closing the sandbox, which writes both.
+    created = create(capsys, state, pem_file)
+    with serving(state) as base_url:
+        assert (
+            _get(base_url, created["api_key"], rsa_key, "/v1/nothing").status_code
+            == 404
+        )
+    _, out, _ = run(capsys, "logs", "--state", state, "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["target"], r["status"]) for r in rows] == [("/v1/nothing", 404)]
+    _, out, _ = run(
+        capsys, "app", "show", created["application_id"], "--state", state, "--json"
+    )
+    assert json.loads(out)["api_keys"][0]["request_count"] == 1
+
+
 def test_a_token_seen_before_a_sigkill_is_refused_after_the_restart(
     capsys: pytest.CaptureFixture[str],
     state: str,

@@ -29,15 +29,17 @@ def test_members_named_twice_are_refused_and_others_kept(
     text = "{" + ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in members) + "}"
     names = [k for k, _ in members]
     if len(set(names)) != len(names):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not JSON") as refused:
             _verify._json_object(_b64(text))
+        assert "duplicate" in str(refused.value.__cause__)
     else:
         assert _verify._json_object(_b64(text)) == dict(members)
 
 
 def test_a_nested_duplicate_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON") as refused:
         _verify._json_object(_b64('{"a": {"b": 1, "b": 2}}'))
+    assert "duplicate" in str(refused.value.__cause__)
 
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "_", max_size=50))
