@@ -151,9 +151,7 @@ class NuveraAuth(*auth_bases()):  # type: ignore[misc]
         self._credentials = _Credentials(new_key, new_signer)
 
     @staticmethod
-    def _apply(
-        request: httpx.Request, api_key: str, token: str, named: bool = False
-    ) -> None:
+    def _apply(request: httpx.Request, api_key: str, token: str, named: bool) -> None:
         headers = request.headers
         headers["x-api-key"] = api_key
         headers["authorization"] = f"Bearer {token}"

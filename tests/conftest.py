@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
@@ -60,6 +61,23 @@ def signer(
 def anyio_backend() -> str:
     """Run anyio tests on asyncio only."""
     return "asyncio"
+
+
+@pytest.fixture
+def http_library_logs_quiet() -> Iterator[None]:
+    """httpx's and httpx2's loggers at WARNING for the test, then as they were.
+
+    The client's lean path is taken only while the library's INFO request line is
+    off; tests that check which path runs use this, so a run with DEBUG logging
+    (``scripts/prove leaks``) sees the same paths as a normal one.
+    """
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpx2")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 @pytest.fixture(params=STACKS)

@@ -276,11 +276,10 @@ def verify_headers(
     # One lookup answers checks 2-4 and 8: the signing key is looked up with the kid
     # the token names, if it names one; the checks below still run in their order.
     try:
-        token: str | None = _bearer_token(req.authorizations)
-        missing: ApiProblem | None = None
+        bearer: str | ApiProblem = _bearer_token(req.authorizations)
     except ApiProblem as exc:  # check 5's answer, given in its turn below
-        token, missing = None, exc
-    kid_named = None if token is None else _kid_named(token)
+        bearer = exc
+    kid_named = _kid_named(bearer) if isinstance(bearer, str) else None
     if keys is None:
         key_row = _query_key_row(db, key_hash, kid_named)
     else:
@@ -296,8 +295,9 @@ def verify_headers(
     if key_row.app_status != "active":
         raise problem("application_disabled")
     # 5: a bearer token.
-    if token is None:
-        raise missing or problem("missing_signature")
+    if isinstance(bearer, ApiProblem):
+        raise bearer
+    token = bearer
     # 6: a 3-part JWS, every part canonical unpadded base64url, JSON objects.
     parts = token.split(".")
     if len(parts) != 3:

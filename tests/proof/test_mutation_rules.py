@@ -51,8 +51,8 @@ def _diff(before: str, after: str) -> str:
         (
             "nuvera_client/_auth.py",
             "m.x\u01c1NuveraAuth\u01c1_apply__mutmut_3",
-            'request.headers["x-api-key"] = api_key',
-            'request.headers["X-API-KEY"] = api_key',
+            'headers["x-api-key"] = api_key',
+            'headers["X-API-KEY"] = api_key',
         ),
     ],
 )

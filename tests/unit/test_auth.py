@@ -312,6 +312,56 @@ def test_headers_and_user_agent(auth: NuveraAuth, api_key: str) -> None:
     assert signed.headers["x-api-key"] == api_key
 
 
+def test_sign_request_in_place_names_the_sdk_unless_told_it_does(
+    auth: NuveraAuth, api_key: str, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    # The default checks the User-Agent, as sync_auth_flow does.
+    plain = httpx.Request(
+        "GET", f"{BASE}/v1/x", headers={"user-agent": "python-httpx/0"}
+    )
+    auth.sign_request(plain)
+    assert plain.headers["user-agent"] == USER_AGENT
+    assert plain.headers["x-api-key"] == api_key
+    verify(
+        plain.headers["authorization"].removeprefix("Bearer "),
+        rsa_key.public_key(),
+        method="GET",
+        uri="/v1/x",
+    )
+    # named=True: the caller's client already names the SDK; the header is left.
+    named = httpx.Request(
+        "GET", f"{BASE}/v1/x", headers={"user-agent": "python-httpx/0"}
+    )
+    auth.sign_request(named, named=True)
+    assert named.headers["user-agent"] == "python-httpx/0"
+    assert named.headers["x-api-key"] == api_key
+    assert named.headers["authorization"].startswith("Bearer ")
+
+
+@pytest.mark.anyio
+async def test_asign_request_in_place_names_the_sdk_unless_told_it_does(
+    auth: NuveraAuth, api_key: str, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    plain = httpx.Request(
+        "GET", f"{BASE}/v1/x", headers={"user-agent": "python-httpx/0"}
+    )
+    await auth.asign_request(plain)
+    assert plain.headers["user-agent"] == USER_AGENT
+    assert plain.headers["x-api-key"] == api_key
+    verify(
+        plain.headers["authorization"].removeprefix("Bearer "),
+        rsa_key.public_key(),
+        method="GET",
+        uri="/v1/x",
+    )
+    named = httpx.Request(
+        "GET", f"{BASE}/v1/x", headers={"user-agent": "python-httpx/0"}
+    )
+    await auth.asign_request(named, named=True)
+    assert named.headers["user-agent"] == "python-httpx/0"
+    assert named.headers["x-api-key"] == api_key
+
+
 def test_ttl_and_signer_options(api_key: str, rsa_key: rsa.RSAPrivateKey) -> None:
     auth = NuveraAuth(api_key, rsa_key, ttl=60)
     token = next(auth.sync_auth_flow(httpx.Request("GET", f"{BASE}/"))).headers[

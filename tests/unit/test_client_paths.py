@@ -33,6 +33,9 @@ from nuvera_client.errors import (
     ServerError,
 )
 
+# Which path a call takes depends on httpx's log level (scripts/prove runs at DEBUG).
+pytestmark = pytest.mark.usefixtures("http_library_logs_quiet")
+
 
 def ok(body: Any, status: int = 200, **headers: str) -> Callable[..., httpx.Response]:
     # A factory: each client gets its own response object.

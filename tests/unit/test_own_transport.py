@@ -27,6 +27,9 @@ from nuvera_client._client import AsyncNuveraClient, NuveraClient
 from nuvera_client._own_transport import MAX_IN_FLIGHT, AsyncOwnTransport
 from nuvera_client.errors import APITimeoutError
 
+# Which path a call takes depends on httpx's log level (scripts/prove runs at DEBUG).
+pytestmark = pytest.mark.usefixtures("http_library_logs_quiet")
+
 
 class Recorder:
     """A MockTransport handler of either stack: records requests, answers JSON."""
