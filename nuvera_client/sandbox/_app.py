@@ -47,6 +47,7 @@ from nuvera_client.sandbox._store import Store
 from nuvera_client.sandbox._verify import (
     IncomingRequest,
     KeyLookup,
+    ReplayMemory,
     Verified,
     check_permission,
     verify_body,
@@ -250,6 +251,9 @@ class SandboxApp:
         self._keys = KeyLookup(
             lambda: store.generation, shared_file=store.path is not None
         )
+        # In memory the replay store is a dict; a state file keeps it in its table,
+        # committed before the answer, so a restarted server still refuses a replay.
+        self.replay = None if store.path is not None else ReplayMemory()
         self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -400,7 +404,12 @@ class SandboxApp:
         def check(db: sqlite3.Connection) -> Verified | ApiProblem:
             try:
                 return verify_headers(
-                    db, incoming, int(now), purge=purge, keys=self._keys
+                    db,
+                    incoming,
+                    int(now),
+                    purge=purge,
+                    keys=self._keys,
+                    replay=self.replay,
                 )
             except ApiProblem as exc:
                 return exc  # the jti stays recorded all the same (§3.1)

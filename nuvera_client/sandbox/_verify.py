@@ -255,12 +255,14 @@ def verify_headers(
     *,
     purge: bool = True,
     keys: KeyLookup | None = None,
+    replay: ReplayMemory | None = None,
 ) -> Verified:
     """Run checks 1-17 on ``req`` at server time ``now``; return who is calling.
 
     Records the token's ``jti`` in the replay store once its signature verified,
     even if a later check fails. With ``purge``, first drops expired replay entries.
-    With ``keys``, the API key and signing key rows come from that cache.
+    With ``keys``, the API key and signing key rows come from that cache. With
+    ``replay``, the replay store is that one instead of the ``replay_store`` table.
 
     Raises:
         ApiProblem: the first failing check.
@@ -329,9 +331,14 @@ def verify_headers(
         public_key.verify(signature, signing_input, _PKCS1V15, _SHA256)
     except InvalidSignature:
         raise problem("invalid_signature") from None
-    if purge:
-        db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
-    replayed = _record_jti(db, application_id, claims, now)
+    if replay is None:
+        if purge:
+            db.execute("DELETE FROM replay_store WHERE keep_until < ?", (now,))
+        replayed = _record_jti(db, application_id, claims, now)
+    else:
+        if purge:
+            replay.purge(now)
+        replayed = replay.record(application_id, claims, now)
     _check_claims(claims, now)
     # 15: replay.
     if replayed:
@@ -386,21 +393,66 @@ def verify_body(verified: Verified, body_sha256: str, body_length: int) -> None:
         )
 
 
-def _record_jti(
-    db: sqlite3.Connection, application_id: str, claims: dict[str, Any], now: int
-) -> bool:
-    """Record the jti (check 9 passed); return whether it was already in the store."""
+def _keep_until(claims: dict[str, Any], now: int) -> tuple[str, int] | None:
+    """Return the jti to record and until when (None: nothing worth remembering)."""
     jti = claims.get("jti")
     if not isinstance(jti, str) or _JTI_RE.fullmatch(jti) is None:
-        return False  # check 11 refuses it; nothing worth remembering
+        return None  # check 11 refuses it
     exp = claims.get("exp")
     # Kept until exp + leeway; bounded, so a far-future exp cannot pin an entry.
     if isinstance(exp, int) and not isinstance(exp, bool):
         # Any time already past is dropped by the next request's clean-up alike;
         # clamped, so a far-past exp still fits SQLite's 64-bit INTEGER.
-        keep_until = max(min(exp, now + 3600) + LEEWAY, now - 1)
-    else:
-        keep_until = now + MAX_LIFETIME + 2 * LEEWAY
+        return jti, max(min(exp, now + 3600) + LEEWAY, now - 1)
+    return jti, now + MAX_LIFETIME + 2 * LEEWAY
+
+
+class ReplayMemory:
+    """The replay store of a sandbox without a state file: a dict, not a table.
+
+    The same rules as the ``replay_store`` table (``_record_jti()``), one entry per
+    (application, jti) kept until its ``keep_until``, at a dict operation per
+    request instead of an SQL statement. A sandbox in memory lives as long as its
+    process, so nothing is lost by not writing the table; a state file keeps the
+    table, which a restarted server reads. The caller holds the store lock, as for
+    the table.
+    """
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[str, str], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def record(self, application_id: str, claims: dict[str, Any], now: int) -> bool:
+        """Record the jti (check 9 passed); return whether it was already stored."""
+        entry = _keep_until(claims, now)
+        if entry is None:
+            return False
+        jti, keep_until = entry
+        key = (application_id, jti)
+        stored = self._until.get(key)
+        # An entry past its keep_until is gone, purged yet or not (purges are batched).
+        if stored is None or stored < now:
+            self._until[key] = keep_until
+            return False
+        if keep_until > stored:
+            self._until[key] = keep_until
+        return True
+
+    def purge(self, now: int) -> None:
+        """Drop the entries kept until before ``now``."""
+        self._until = {k: v for k, v in self._until.items() if v >= now}
+
+
+def _record_jti(
+    db: sqlite3.Connection, application_id: str, claims: dict[str, Any], now: int
+) -> bool:
+    """Record the jti (check 9 passed); return whether it was already in the store."""
+    entry = _keep_until(claims, now)
+    if entry is None:
+        return False
+    jti, keep_until = entry
     # The common case, a fresh jti, is one statement.
     inserted = db.execute(
         "INSERT OR IGNORE INTO replay_store (application_id, jti, keep_until)"

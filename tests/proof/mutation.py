@@ -37,6 +37,7 @@ MODULES: dict[str, list[str]] = {
     "nuvera_client/sandbox/_verify.py": [
         "tests/sandbox/test_verify_direct.py",
         "tests/sandbox/test_key_cache.py",
+        "tests/sandbox/test_replay_memory.py",
         "tests/sandbox/test_verify_bounds.py",
         "tests/sandbox/test_verification_table.py",
         "tests/sandbox/test_tampering.py",
@@ -146,6 +147,12 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
         "_record_jti",
         r"if expired or keep_until (>|>=) row\[0\]:",
         "on equality the update writes the value already stored",
+    ),
+    (
+        "sandbox/_verify.py",
+        "ReplayMemory.record",
+        r"if keep_until (>|>=) stored:",
+        "on equality the entry is set to the value it already holds",
     ),
     (
         "sandbox/_verify.py",

@@ -278,14 +278,46 @@ def test_state_file_never_contains_the_key_and_survives_restart(
     restarted.close()
 
 
+def _replay_entries(sandbox: Sandbox) -> int:
+    with sandbox.store.transaction() as db:
+        rows = int(db.execute("SELECT count(*) FROM replay_store").fetchone()[0])
+    memory = sandbox.app.replay
+    return rows if memory is None else rows + len(memory)
+
+
 def test_replay_store_is_purged(caller: Caller) -> None:
+    assert caller.sandbox.app.replay is not None  # in memory: a dict, no table rows
     caller.send("GET", "/v1/customers")
-    with caller.sandbox.store.transaction() as db:
-        assert db.execute("SELECT count(*) FROM replay_store").fetchone()[0] == 1
+    assert _replay_entries(caller.sandbox) == 1
     caller.clock.t += 30 + 10 + 1  # past exp + leeway
     caller.send("GET", "/v1/customers")
-    with caller.sandbox.store.transaction() as db:
-        assert db.execute("SELECT count(*) FROM replay_store").fetchone()[0] == 1
+    assert _replay_entries(caller.sandbox) == 1
+
+
+def test_replay_store_of_a_state_file_is_its_table_and_purged(
+    tmp_path: Path, clock: Clock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    sandbox = make_sandbox(clock, state=tmp_path / "state.sqlite3")
+    try:
+        assert sandbox.app.replay is None
+        app = sandbox.create_application(
+            name="svc", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
+        )
+        with httpx.Client(
+            transport=sandbox.transport(), base_url="http://sandbox.test"
+        ) as client:
+            c = Caller(sandbox, clock, client, app, rsa_key)
+            c.send("GET", "/v1/customers")
+            with sandbox.store.transaction() as db:
+                (rows,) = db.execute("SELECT count(*) FROM replay_store").fetchone()
+                assert rows == 1
+            clock.t += 30 + 10 + 1
+            c.send("GET", "/v1/customers")
+            with sandbox.store.transaction() as db:
+                (rows,) = db.execute("SELECT count(*) FROM replay_store").fetchone()
+                assert rows == 1
+    finally:
+        sandbox.close()
 
 
 def test_api_key_worked_example() -> None:

@@ -7,10 +7,14 @@ upper bound, and ``server_time`` only on the two clock codes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sandbox_support import Caller
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sandbox_mint import public_pem
+from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
 
 GET = ("GET", "/v1/customers")
 
@@ -71,6 +75,47 @@ def test_replay_store_extends_to_a_later_exp(caller: Caller) -> None:
     assert _code(caller.send(*GET, token=again)) == "replayed_jti"
     caller.clock.t += 60  # past now + 80: forgotten
     assert caller.send(*GET, token=caller.token(*GET, jti=jti)).status_code == 200
+
+
+@pytest.mark.parametrize("state", [False, True], ids=["memory", "state-file"])
+def test_replay_store_is_per_application(
+    tmp_path: Path,
+    clock: Clock,
+    rsa_key: rsa.RSAPrivateKey,
+    rsa_key_2: rsa.RSAPrivateKey,
+    state: bool,
+) -> None:
+    # A jti one application used does not refuse another application's token.
+    sandbox = make_sandbox(clock, state=tmp_path / "s.sqlite3" if state else None)
+    try:
+        with httpx.Client(
+            transport=sandbox.transport(), base_url="http://sandbox.test"
+        ) as client:
+            one, two = (
+                Caller(
+                    sandbox,
+                    clock,
+                    client,
+                    sandbox.create_application(
+                        name=name,
+                        permissions=ALL_PERMISSIONS,
+                        public_key_pem=public_pem(key),
+                    ),
+                    key,
+                )
+                for name, key in (("one", rsa_key), ("two", rsa_key_2))
+            )
+            jti = "p" * 32
+            assert one.send(*GET, token=one.token(*GET, jti=jti)).status_code == 200
+            assert two.send(*GET, token=two.token(*GET, jti=jti)).status_code == 200
+            assert _code(one.send(*GET, token=one.token(*GET, jti=jti))) == (
+                "replayed_jti"
+            )
+            assert _code(two.send(*GET, token=two.token(*GET, jti=jti))) == (
+                "replayed_jti"
+            )
+    finally:
+        sandbox.close()
 
 
 @pytest.mark.parametrize(
