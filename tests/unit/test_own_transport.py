@@ -436,3 +436,19 @@ def test_lean_builder_builds_what_build_request_builds(
             assert mine.headers.raw == theirs.headers.raw
             assert mine.extensions == theirs.extensions
             assert mine.content == theirs.content
+
+
+def test_lean_build_request_parses_a_url_once_and_stays_bounded() -> None:
+    from nuvera_client import _own_transport as own
+
+    http = httpx.AsyncClient()
+    lean = own._Lean(http, None, httpx)
+    url = "https://api.example.test/v1/customers/cus_1"
+    first = lean.build_request("GET", url, params={"limit": 2})
+    second = lean.build_request("GET", url)
+    assert str(first.url) == url + "?limit=2"
+    assert str(second.url) == url
+    assert lean._url.cache_info().hits == 1
+    for i in range(own.URL_CACHE_SIZE + 10):
+        lean.build_request("GET", f"{url}{i}")
+    assert lean._url.cache_info().currsize == own.URL_CACHE_SIZE
