@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from keycache import rsa_private_key
-from sandbox_mint import public_pem
-from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
+from sandbox_support import Caller, Clock, caller_on, make_sandbox
 
 from nuvera_client.sandbox import Sandbox
 
@@ -43,13 +41,8 @@ def sandbox(clock: Clock) -> Iterator[Sandbox]:
 def caller(
     sandbox: Sandbox, clock: Clock, rsa_key: rsa.RSAPrivateKey
 ) -> Iterator[Caller]:
-    app = sandbox.create_application(
-        name="svc", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
-    )
-    with httpx.Client(
-        transport=sandbox.transport(), base_url="http://sandbox.test"
-    ) as client:
-        yield Caller(sandbox, clock, client, app, rsa_key)
+    with caller_on(sandbox, clock, rsa_key) as c:
+        yield c
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sandbox_mint import claims, kid_of, mint
+from sandbox_mint import claims, kid_of, mint, public_pem
 
 from nuvera_client.sandbox import CreatedApplication, Sandbox
 from nuvera_client.sandbox._handlers import Endpoint, Reply, RequestContext
@@ -185,3 +187,17 @@ def release_keys(sandbox: Sandbox, *keys: rsa.RSAPrivateKey) -> None:
 
 def make_sandbox(clock: Clock, **kwargs: Any) -> Sandbox:
     return Sandbox(clock=clock, endpoints=TEST_ENDPOINTS, **kwargs)
+
+
+@contextmanager
+def caller_on(
+    sandbox: Sandbox, clock: Clock, key: rsa.RSAPrivateKey, name: str = "svc"
+) -> Iterator[Caller]:
+    """A Caller for a new application (every permission, ``key``) on ``sandbox``."""
+    app = sandbox.create_application(
+        name=name, permissions=ALL_PERMISSIONS, public_key_pem=public_pem(key)
+    )
+    with httpx.Client(
+        transport=sandbox.transport(), base_url="http://sandbox.test"
+    ) as client:
+        yield Caller(sandbox, clock, client, app, key)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sandbox_mint import kid_of, public_pem
-from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
+from sandbox_support import ALL_PERMISSIONS, Caller, Clock, caller_on, make_sandbox
 
 from nuvera_client.sandbox import (
     DEFAULT_ADMIN,
@@ -300,13 +300,7 @@ def test_replay_store_of_a_state_file_is_its_table_and_purged(
     sandbox = make_sandbox(clock, state=tmp_path / "state.sqlite3")
     try:
         assert sandbox.app.replay is None
-        app = sandbox.create_application(
-            name="svc", permissions=ALL_PERMISSIONS, public_key_pem=public_pem(rsa_key)
-        )
-        with httpx.Client(
-            transport=sandbox.transport(), base_url="http://sandbox.test"
-        ) as client:
-            c = Caller(sandbox, clock, client, app, rsa_key)
+        with caller_on(sandbox, clock, rsa_key) as c:
             c.send("GET", "/v1/customers")
             with sandbox.store.transaction() as db:
                 (rows,) = db.execute("SELECT count(*) FROM replay_store").fetchone()

@@ -10,11 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sandbox_mint import public_pem
-from sandbox_support import ALL_PERMISSIONS, Caller, Clock, make_sandbox
+from sandbox_support import Caller, Clock, caller_on, make_sandbox
 
 GET = ("GET", "/v1/customers")
 
@@ -88,23 +86,10 @@ def test_replay_store_is_per_application(
     # A jti one application used does not refuse another application's token.
     sandbox = make_sandbox(clock, state=tmp_path / "s.sqlite3" if state else None)
     try:
-        with httpx.Client(
-            transport=sandbox.transport(), base_url="http://sandbox.test"
-        ) as client:
-            one, two = (
-                Caller(
-                    sandbox,
-                    clock,
-                    client,
-                    sandbox.create_application(
-                        name=name,
-                        permissions=ALL_PERMISSIONS,
-                        public_key_pem=public_pem(key),
-                    ),
-                    key,
-                )
-                for name, key in (("one", rsa_key), ("two", rsa_key_2))
-            )
+        with (
+            caller_on(sandbox, clock, rsa_key, "one") as one,
+            caller_on(sandbox, clock, rsa_key_2, "two") as two,
+        ):
             jti = "p" * 32
             assert one.send(*GET, token=one.token(*GET, jti=jti)).status_code == 200
             assert two.send(*GET, token=two.token(*GET, jti=jti)).status_code == 200
